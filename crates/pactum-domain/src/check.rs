@@ -1,0 +1,920 @@
+//! The promise checks: everything `pactum check` reports beyond syntax and types.
+//!
+//! [`check`] never stops at the first problem: it returns every diagnostic it finds, each pointing at
+//! the place in the map a person would edit to fix it.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use crate::catalog::Catalog;
+use crate::diagnostic::{Diagnostic, MapPath, did_you_mean};
+use crate::model::{
+    ConnectorKind, DataMap, LegalBasis, Regime, RetentionEvent, Right, Role, SignalPolicy,
+    TransferMechanism,
+};
+use crate::period::Period;
+use crate::rules::rules;
+use crate::taxonomy::{self, is_same_or_descendant};
+
+/// Runs every check on a map.
+pub fn check(map: &DataMap) -> Vec<Diagnostic> {
+    let mut cx = Cx {
+        map,
+        cat: Catalog::new(map),
+        out: Vec::new(),
+    };
+    cx.organisation();
+    cx.subjects();
+    cx.categories();
+    cx.purposes();
+    cx.activities();
+    cx.systems();
+    cx.datastores();
+    cx.identity_paths();
+    cx.processors();
+    cx.retention();
+    cx.rights();
+    cx.signals();
+    cx.out
+}
+
+struct Cx<'m> {
+    map: &'m DataMap,
+    cat: Catalog<'m>,
+    out: Vec<Diagnostic>,
+}
+
+/// The controller key that means "each of our customers" for processor activities.
+pub const ALL_CUSTOMERS: &str = "customers";
+
+impl<'m> Cx<'m> {
+    fn regimes(&self) -> &'m [Regime] {
+        self.map
+            .organisation
+            .as_ref()
+            .map(|o| o.regimes.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn promises(&self) -> crate::model::Promises {
+        self.map.promises.clone().unwrap_or_default()
+    }
+
+    fn unknown<'a, I>(&mut self, path: MapPath, what: &str, key: &str, candidates: I)
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut d = Diagnostic::error(
+            "unknown-reference",
+            path,
+            format!("unknown {what} `{key}`"),
+        );
+        if let Some(near) = did_you_mean(key, candidates) {
+            d = d.with_help(format!("did you mean `{near}`?"));
+        } else {
+            d = d.with_help(format!("declare it, or use one of the declared {what}s"));
+        }
+        self.out.push(d);
+    }
+
+    fn check_category(&mut self, path: MapPath, key: &str) {
+        if !self.cat.has_category(key) {
+            let cands: Vec<&str> = self.cat.category_keys().collect();
+            self.unknown(path, "data category", key, cands);
+        }
+    }
+
+    fn check_purpose_ref(&mut self, path: MapPath, key: &str) {
+        if !self.map.purposes.contains_key(key) {
+            let cands: Vec<&str> = self.map.purposes.keys().map(String::as_str).collect();
+            self.unknown(path, "purpose", key, cands);
+        }
+    }
+
+    fn organisation(&mut self) {
+        let Some(org) = &self.map.organisation else {
+            self.out.push(
+                Diagnostic::error(
+                    "missing-organisation",
+                    MapPath::default(),
+                    "the map declares no `organisation`",
+                )
+                .with_help("add an `organisation:` section with the controller's name, contact, regimes and notice version"),
+            );
+            return;
+        };
+        let base = MapPath::keys(["organisation"]);
+        if org.regimes.is_empty() {
+            self.out.push(
+                Diagnostic::error("missing-regimes", base.key("regimes"), "no regime applies")
+                    .with_help("list the laws that apply, e.g. `regimes: [gdpr, uk_gdpr, ccpa]`"),
+            );
+        }
+        if !is_iso_date(&org.notice.last_updated) {
+            self.out.push(Diagnostic::error(
+                "invalid-date",
+                base.key("notice").key("last_updated"),
+                format!(
+                    "`{}` is not a date in the form YYYY-MM-DD",
+                    org.notice.last_updated
+                ),
+            ));
+        }
+        if org.contact.email.is_none() && org.contact.address.is_none() {
+            self.out.push(Diagnostic::error(
+                "missing-contact",
+                base.key("contact"),
+                "the controller's contact needs at least an email or a postal address (GDPR Art. 13(1)(a))",
+            ));
+        }
+        for regime in [Regime::Gdpr, Regime::UkGdpr] {
+            if org.regimes.contains(&regime) && !org.authorities.contains_key(&regime) {
+                self.out.push(
+                    Diagnostic::warning(
+                        "missing-authority",
+                        base.key("authorities"),
+                        format!(
+                            "no supervisory authority named for `{}`: the notice must tell people where to complain",
+                            regime.key()
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+
+    fn subjects(&mut self) {
+        let child_rule = self.map.promises.as_ref().and_then(|p| p.children.as_ref()).is_some();
+        for (key, subject) in &self.map.subjects {
+            let looks_like_child = subject.children || key == "child" || key == "children";
+            if looks_like_child && subject.min_age.is_none() && !child_rule {
+                self.out.push(
+                    Diagnostic::error(
+                        "children-without-age-rule",
+                        MapPath::keys(["subjects", key]),
+                        format!("subject `{key}` are children, but the map states no age rule"),
+                    )
+                    .with_help("set `min_age` on the subject or declare `promises.children` with `min_age` and `on_discovery`"),
+                );
+            }
+        }
+        for (key, subject) in &self.map.subjects {
+            let used = self
+                .map
+                .activities
+                .values()
+                .any(|a| a.subjects.iter().any(|s| s == key));
+            if !used {
+                self.out.push(Diagnostic::warning(
+                    "unused",
+                    MapPath::keys(["subjects", key]),
+                    format!("subject `{key}` ({}) appears in no activity", subject.name),
+                ));
+            }
+        }
+    }
+
+    fn categories(&mut self) {
+        for (key, custom) in &self.map.categories {
+            let path = MapPath::keys(["categories", key]);
+            if taxonomy::data_category(key).is_some() {
+                self.out.push(Diagnostic::warning(
+                    "shadows-builtin",
+                    path.clone(),
+                    format!("category `{key}` is built in; this declaration overrides its name and traits"),
+                ));
+            }
+            if let Some(parent) = &custom.parent {
+                self.check_category(path.key("parent"), parent);
+            }
+            if let Some(letters) = &custom.ccpa {
+                for (i, l) in letters.iter().enumerate() {
+                    if !('A'..='L').contains(l) {
+                        self.out.push(Diagnostic::error(
+                            "invalid-ccpa-category",
+                            path.key("ccpa").index(i),
+                            format!("`{l}` is not a CCPA category letter (A to L)"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn purposes(&mut self) {
+        let regimes = self.regimes();
+        let promises = self.promises();
+        for (key, p) in &self.map.purposes {
+            let path = MapPath::keys(["purposes", key]);
+            if let Some(use_) = &p.data_use
+                && taxonomy::data_use(use_).is_none()
+            {
+                let cands = taxonomy::data_uses().iter().map(|e| e.key);
+                self.unknown(path.key("data_use"), "data use", use_, cands);
+            }
+            for regime in regimes {
+                if rules(*regime).needs_legal_basis && !p.legal_basis.contains_key(regime) {
+                    self.out.push(
+                        Diagnostic::error(
+                            "missing-legal-basis",
+                            path.key("legal_basis"),
+                            format!("purpose `{key}` has no legal basis under `{}`", regime.key()),
+                        )
+                        .with_help(format!("add `{}: <basis>` under `legal_basis`", regime.key())),
+                    );
+                }
+            }
+            for regime in p.legal_basis.keys() {
+                if !regimes.contains(regime) && !regimes.is_empty() {
+                    self.out.push(Diagnostic::warning(
+                        "regime-not-applicable",
+                        path.key("legal_basis").key(regime.key()),
+                        format!("`{}` is not among the organisation's regimes", regime.key()),
+                    ));
+                }
+            }
+            let bases: HashSet<LegalBasis> = p.legal_basis.values().copied().collect();
+            if bases.contains(&LegalBasis::LegitimateInterests) && p.legitimate_interest.is_none() {
+                self.out.push(
+                    Diagnostic::error(
+                        "legitimate-interest-without-balancing",
+                        path.key("legal_basis"),
+                        format!("purpose `{key}` relies on legitimate interests but states neither the interest nor the balancing test"),
+                    )
+                    .with_help("add `legitimate_interest:` with the interest pursued and why it is not overridden by the person's rights"),
+                );
+            }
+            if bases.contains(&LegalBasis::Consent) && p.withdraw.is_none() {
+                self.out.push(
+                    Diagnostic::error(
+                        "consent-without-withdrawal",
+                        path.clone(),
+                        format!("purpose `{key}` is based on consent but says no way to withdraw it (GDPR Art. 7(3))"),
+                    )
+                    .with_help("add `withdraw:` saying how, e.g. \"unsubscribe link in every email\""),
+                );
+            }
+            if p.sale && promises.no_sale {
+                self.out.push(Diagnostic::error(
+                    "promise-no-sale",
+                    path.key("sale"),
+                    format!("purpose `{key}` sells personal information, but the map promises `no_sale`"),
+                ));
+            }
+            if p.sharing && promises.no_sharing {
+                self.out.push(Diagnostic::error(
+                    "promise-no-sharing",
+                    path.key("sharing"),
+                    format!("purpose `{key}` shares personal information for cross-context advertising, but the map promises `no_sharing`"),
+                ));
+            }
+            if p.automated_decisions && promises.no_automated_decisions {
+                self.out.push(Diagnostic::error(
+                    "promise-no-automated-decisions",
+                    path.key("automated_decisions"),
+                    format!("purpose `{key}` makes solely automated decisions, but the map promises `no_automated_decisions`"),
+                ));
+            }
+            let used = self
+                .map
+                .activities
+                .values()
+                .any(|a| a.purposes.iter().any(|x| x == key));
+            if !used {
+                self.out.push(Diagnostic::warning(
+                    "unused",
+                    path,
+                    format!("purpose `{key}` appears in no activity, so the notice never mentions it"),
+                ));
+            }
+        }
+    }
+
+    fn activities(&mut self) {
+        for (key, a) in &self.map.activities {
+            let path = MapPath::keys(["activities", key]);
+            for (i, s) in a.subjects.iter().enumerate() {
+                if !self.map.subjects.contains_key(s) {
+                    let cands: Vec<&str> = self.map.subjects.keys().map(String::as_str).collect();
+                    self.unknown(path.key("subjects").index(i), "subject", s, cands);
+                }
+            }
+            for (i, c) in a.categories.iter().enumerate() {
+                self.check_category(path.key("categories").index(i), c);
+            }
+            for (i, p) in a.purposes.iter().enumerate() {
+                self.check_purpose_ref(path.key("purposes").index(i), p);
+            }
+            for (i, s) in a.systems.iter().enumerate() {
+                if !self.map.systems.contains_key(s) {
+                    let cands: Vec<&str> = self.map.systems.keys().map(String::as_str).collect();
+                    self.unknown(path.key("systems").index(i), "system", s, cands);
+                }
+            }
+            self.role_controller(&path, a.role, a.controller.as_deref());
+            for field in ["subjects", "categories", "purposes"] {
+                let empty = match field {
+                    "subjects" => a.subjects.is_empty(),
+                    "categories" => a.categories.is_empty(),
+                    _ => a.purposes.is_empty(),
+                };
+                if empty {
+                    self.out.push(Diagnostic::error(
+                        "empty-activity",
+                        path.key(field),
+                        format!("activity `{key}` lists no {field}"),
+                    ));
+                }
+            }
+            // Special-category data needs an Art. 9 condition on every purpose it serves.
+            let special: Vec<&String> = a
+                .categories
+                .iter()
+                .filter(|c| self.cat.has_category(c) && self.cat.traits(c).special)
+                .collect();
+            if let Some(first) = special.first()
+                && self.regimes().iter().any(|r| matches!(r, Regime::Gdpr | Regime::UkGdpr))
+            {
+                for (i, p) in a.purposes.iter().enumerate() {
+                    if let Some(purpose) = self.map.purposes.get(p)
+                        && purpose.special_condition.is_none()
+                    {
+                        self.out.push(
+                            Diagnostic::error(
+                                "special-category-without-condition",
+                                path.key("purposes").index(i),
+                                format!("activity `{key}` processes special-category data (`{first}`) for purpose `{p}`, which names no Art. 9(2) condition"),
+                            )
+                            .with_help(format!("set `special_condition` on purpose `{p}` (e.g. `explicit_consent`)")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn role_controller(&mut self, path: &MapPath, role: Role, controller: Option<&str>) {
+        match (role, controller) {
+            (Role::Processor, None) => self.out.push(
+                Diagnostic::error(
+                    "processor-without-controller",
+                    path.key("role"),
+                    "processor activity names no controller",
+                )
+                .with_help(format!("set `controller:` to a key of `controllers`, or `{ALL_CUSTOMERS}` when it is each customer")),
+            ),
+            (_, Some(c)) if c != ALL_CUSTOMERS && !self.map.controllers.contains_key(c) => {
+                let cands: Vec<&str> = self.map.controllers.keys().map(String::as_str).collect();
+                self.unknown(path.key("controller"), "controller", c, cands);
+            }
+            _ => {}
+        }
+    }
+
+    fn systems(&mut self) {
+        for (key, s) in &self.map.systems {
+            for (i, p) in s.processors.iter().enumerate() {
+                if !self.map.processors.contains_key(p) {
+                    let cands: Vec<&str> = self.map.processors.keys().map(String::as_str).collect();
+                    self.unknown(
+                        MapPath::keys(["systems", key, "processors"]).index(i),
+                        "processor",
+                        p,
+                        cands,
+                    );
+                }
+            }
+        }
+    }
+
+    fn datastores(&mut self) {
+        let promises = self.promises();
+        for (ds_key, ds) in &self.map.datastores {
+            let path = MapPath::keys(["datastores", ds_key]);
+            if let Some(system) = &ds.system
+                && !self.map.systems.contains_key(system)
+            {
+                let cands: Vec<&str> = self.map.systems.keys().map(String::as_str).collect();
+                self.unknown(path.key("system"), "system", system, cands);
+            }
+            match (&ds.kind, &ds.connection_env) {
+                (ConnectorKind::Manual, _) => {
+                    if ds.instructions.is_none() {
+                        self.out.push(Diagnostic::warning(
+                            "manual-without-instructions",
+                            path.key("kind"),
+                            format!("manual datastore `{ds_key}` has no `instructions` for the person who completes its tasks"),
+                        ));
+                    }
+                }
+                (_, None) => self.out.push(
+                    Diagnostic::error(
+                        "missing-connection",
+                        path.key("kind"),
+                        format!("datastore `{ds_key}` says no environment variable holds its connection URL"),
+                    )
+                    .with_help("add `connection_env: SOME_DATABASE_URL`"),
+                ),
+                (_, Some(env)) if !is_env_var_name(env) => self.out.push(
+                    Diagnostic::error(
+                        "inline-secret",
+                        path.key("connection_env"),
+                        "`connection_env` must name an environment variable, not hold a connection string",
+                    )
+                    .with_help("put the URL in an environment variable (e.g. `CRM_DATABASE_URL`) and name that variable here; a map is committed to version control and must hold no secrets"),
+                ),
+                _ => {}
+            }
+            self.role_controller(&path, ds.role, ds.controller.as_deref());
+            for (c_key, coll) in &ds.collections {
+                let cpath = path.key("collections").key(c_key);
+                if ds.kind == ConnectorKind::Redis && coll.key.is_none() {
+                    self.out.push(Diagnostic::error(
+                        "redis-without-key-pattern",
+                        cpath.clone(),
+                        format!("Redis collection `{c_key}` needs a `key` pattern such as `session:{{user_id}}`"),
+                    ));
+                }
+                for (f_key, field) in &coll.fields {
+                    let fpath = cpath.key("fields").key(f_key);
+                    for (i, c) in field.categories.iter().enumerate() {
+                        self.check_category(fpath.key("categories").index(i), c);
+                        if promises.no_payment_card_storage
+                            && self.cat.has_category(c)
+                            && self.cat.traits(c).payment_card
+                        {
+                            self.out.push(Diagnostic::error(
+                                "promise-no-payment-card-storage",
+                                fpath.key("categories").index(i),
+                                format!("`{ds_key}.{c_key}.{f_key}` holds payment-card data (`{c}`), but the map promises `no_payment_card_storage`"),
+                            ));
+                        }
+                    }
+                    for (i, r) in field.references.iter().enumerate() {
+                        if self.cat.resolve_field(ds_key, r).is_none() {
+                            self.out.push(
+                                Diagnostic::error(
+                                    "unknown-reference",
+                                    fpath.key("references").index(i),
+                                    format!("unknown field `{r}`"),
+                                )
+                                .with_help(self.field_suggestion(ds_key, r)),
+                            );
+                        }
+                    }
+                    if self.cat.field_is_personal(field)
+                        && field.erasure.is_none()
+                        && ds.kind != ConnectorKind::Manual
+                        && !field.primary_key
+                    {
+                        self.out.push(
+                            Diagnostic::warning(
+                                "missing-erasure",
+                                fpath.clone(),
+                                format!("personal field `{ds_key}.{c_key}.{f_key}` has no `erasure` strategy; erasure requests will fail on it"),
+                            )
+                            .with_help("add `erasure: nullify` (or fixed, keyed_hash, random, truncate_date, delete_row)"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn field_suggestion(&self, ds_key: &str, reference: &str) -> String {
+        let mut all: Vec<String> = Vec::new();
+        for (d, ds) in &self.map.datastores {
+            for (c, coll) in &ds.collections {
+                for f in coll.fields.keys() {
+                    if d == ds_key {
+                        all.push(format!("{c}.{f}"));
+                    }
+                    all.push(format!("{d}.{c}.{f}"));
+                }
+            }
+        }
+        match did_you_mean(reference, all.iter().map(String::as_str)) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "write `collection.field` or `datastore.collection.field` of a declared field".to_owned(),
+        }
+    }
+
+    /// Every collection holding personal data must be reachable from a field that identifies a person,
+    /// directly or by following references in either direction; otherwise no request can reach it.
+    fn identity_paths(&mut self) {
+        type Node<'a> = (&'a str, &'a str);
+        let mut edges: HashMap<Node<'m>, Vec<Node<'m>>> = HashMap::new();
+        let mut roots: VecDeque<Node<'m>> = VecDeque::new();
+        for (ds_key, ds) in &self.map.datastores {
+            for (c_key, coll) in &ds.collections {
+                let here = (ds_key.as_str(), c_key.as_str());
+                if coll.fields.values().any(|f| f.identity.is_some()) {
+                    roots.push_back(here);
+                }
+                for field in coll.fields.values() {
+                    for r in &field.references {
+                        if let Some(loc) = self.cat.resolve_field(ds_key, r) {
+                            let there = (loc.datastore, loc.collection);
+                            edges.entry(here).or_default().push(there);
+                            edges.entry(there).or_default().push(here);
+                        }
+                    }
+                }
+            }
+        }
+        let mut reached: HashSet<Node<'m>> = roots.iter().copied().collect();
+        while let Some(node) = roots.pop_front() {
+            for next in edges.get(&node).into_iter().flatten() {
+                if reached.insert(*next) {
+                    roots.push_back(*next);
+                }
+            }
+        }
+        for (ds_key, ds) in &self.map.datastores {
+            if ds.kind == ConnectorKind::Manual {
+                continue;
+            }
+            for (c_key, coll) in &ds.collections {
+                let personal = coll.fields.values().any(|f| self.cat.field_is_personal(f));
+                if personal && !reached.contains(&(ds_key.as_str(), c_key.as_str())) {
+                    self.out.push(
+                        Diagnostic::error(
+                            "no-identity-path",
+                            MapPath::keys(["datastores", ds_key, "collections", c_key]),
+                            format!("`{ds_key}.{c_key}` holds personal data but no identity path reaches it: a request could never find a person's records there"),
+                        )
+                        .with_help("mark a field with `identity: email` (or user_id, phone ...), or add `references:` to a collection that has one"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn processors(&mut self) {
+        let regimes = self.regimes().to_vec();
+        for (key, p) in &self.map.processors {
+            let path = MapPath::keys(["processors", key]);
+            for (i, purpose) in p.purposes.iter().enumerate() {
+                self.check_purpose_ref(path.key("purposes").index(i), purpose);
+            }
+            for (i, c) in p.categories.iter().enumerate() {
+                self.check_category(path.key("categories").index(i), c);
+            }
+            if let Some(parent) = &p.parent
+                && !self.map.processors.contains_key(parent)
+            {
+                let cands: Vec<&str> = self.map.processors.keys().map(String::as_str).collect();
+                self.unknown(path.key("parent"), "processor", parent, cands);
+            }
+            if p.countries.is_empty() {
+                self.out.push(Diagnostic::error(
+                    "missing-country",
+                    path.key("countries"),
+                    format!("processor `{key}` lists no country where the data is processed"),
+                ));
+            }
+            for (i, country) in p.countries.iter().enumerate() {
+                let cpath = path.key("countries").index(i);
+                if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+                    self.out.push(Diagnostic::error(
+                        "invalid-country",
+                        cpath,
+                        format!("`{country}` is not an ISO 3166-1 alpha-2 country code (or `EU`)"),
+                    ));
+                    continue;
+                }
+                for regime in &regimes {
+                    let r = rules(*regime);
+                    if !r.is_transfer(country) || r.is_adequate(country) {
+                        continue;
+                    }
+                    let safeguarded = match p.transfer {
+                        None | Some(TransferMechanism::Adequacy) => false,
+                        Some(TransferMechanism::Dpf) => country == "US",
+                        Some(TransferMechanism::Idta) => *regime == Regime::UkGdpr,
+                        Some(_) => true,
+                    };
+                    if !safeguarded {
+                        let stated = match p.transfer {
+                            None => "no transfer mechanism".to_owned(),
+                            Some(m) => format!("`{}`, which does not cover it", mechanism_key(m)),
+                        };
+                        self.out.push(
+                            Diagnostic::error(
+                                "transfer-without-safeguard",
+                                cpath.clone(),
+                                format!("processor `{key}` receives data in `{country}`, which has no {} adequacy decision, and the map states {stated}", r.label),
+                            )
+                            .with_help("set `transfer:` to sccs, dpf (US only), idta (UK), bcrs or derogation"),
+                        );
+                    }
+                }
+            }
+            // Categories a processor receives must be ones its purposes are declared to process.
+            let mut covered: BTreeSet<&str> = BTreeSet::new();
+            for a in self.map.activities.values() {
+                if a.purposes.iter().any(|x| p.purposes.contains(x)) {
+                    covered.extend(a.categories.iter().map(String::as_str));
+                }
+            }
+            for (i, c) in p.categories.iter().enumerate() {
+                let ok = covered.iter().any(|cov| is_same_or_descendant(c, cov));
+                if !ok && self.cat.has_category(c) {
+                    self.out.push(
+                        Diagnostic::error(
+                            "processor-categories-not-covered",
+                            path.key("categories").index(i),
+                            format!("processor `{key}` receives `{c}`, but no activity for its purposes ({}) processes that category", p.purposes.join(", ")),
+                        )
+                        .with_help("add the category to an activity with one of these purposes, or remove it from the processor"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn retention(&mut self) {
+        for (key, rule) in &self.map.retention {
+            let path = MapPath::keys(["retention", key]);
+            let period = match Period::parse(&rule.period) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.out.push(Diagnostic::error("invalid-period", path.key("period"), e));
+                    None
+                }
+            };
+            if let Some(min) = &rule.statutory_minimum {
+                match Period::parse(&min.period) {
+                    Err(e) => self.out.push(Diagnostic::error(
+                        "invalid-period",
+                        path.key("statutory_minimum").key("period"),
+                        e,
+                    )),
+                    Ok(m) => {
+                        if let Some(p) = period
+                            && p.approx_days() < m.approx_days()
+                        {
+                            self.out.push(Diagnostic::error(
+                                "retention-below-statutory-minimum",
+                                path.key("period"),
+                                format!("`{key}` keeps data for {p}, less than the {m} that {} requires", min.law),
+                            ));
+                        }
+                    }
+                }
+            }
+            for (i, c) in rule.applies_to.categories.iter().enumerate() {
+                self.check_category(path.key("applies_to").key("categories").index(i), c);
+            }
+            for (i, c) in rule.applies_to.collections.iter().enumerate() {
+                if !self.cat.has_collection(c) {
+                    let mut all = Vec::new();
+                    for (d, ds) in &self.map.datastores {
+                        for coll in ds.collections.keys() {
+                            all.push(format!("{d}.{coll}"));
+                        }
+                    }
+                    self.unknown(
+                        path.key("applies_to").key("collections").index(i),
+                        "collection",
+                        c,
+                        all.iter().map(String::as_str),
+                    );
+                }
+            }
+            if rule.applies_to.categories.is_empty()
+                && rule.applies_to.collections.is_empty()
+                && rule.applies_to.records.is_empty()
+            {
+                self.out.push(Diagnostic::error(
+                    "empty-retention-scope",
+                    path.key("applies_to"),
+                    format!("retention rule `{key}` applies to nothing"),
+                ));
+            }
+            if let RetentionEvent::Field(f) = &rule.from {
+                let found = self
+                    .map
+                    .datastores
+                    .keys()
+                    .any(|ds| self.cat.resolve_field(ds, f).is_some());
+                if !found {
+                    self.out.push(
+                        Diagnostic::error(
+                            "unknown-reference",
+                            path.key("from").key("field"),
+                            format!("unknown field `{f}`"),
+                        )
+                        .with_help("write `datastore.collection.field` of a declared date field"),
+                    );
+                }
+            }
+        }
+        // Every personal category in use needs a rule, by category (or an ancestor) or by collection.
+        let covers_category = |c: &str| {
+            self.map.retention.values().any(|r| {
+                r.applies_to
+                    .categories
+                    .iter()
+                    .any(|rc| is_same_or_descendant(c, rc))
+            })
+        };
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut missing: Vec<Diagnostic> = Vec::new();
+        for (a_key, a) in &self.map.activities {
+            for (i, c) in a.categories.iter().enumerate() {
+                if self.cat.has_category(c)
+                    && self.cat.traits(c).personal
+                    && !covers_category(c)
+                    && seen.insert(c)
+                {
+                    missing.push(
+                        Diagnostic::error(
+                            "no-retention-rule",
+                            MapPath::keys(["activities", a_key, "categories"]).index(i),
+                            format!("personal data `{c}` has no retention rule"),
+                        )
+                        .with_help("add a rule under `retention:` whose `applies_to.categories` covers it (a parent category covers its children)"),
+                    );
+                }
+            }
+        }
+        for (ds_key, ds) in &self.map.datastores {
+            for (c_key, coll) in &ds.collections {
+                let by_collection = self.map.retention.values().any(|r| {
+                    r.applies_to
+                        .collections
+                        .iter()
+                        .any(|x| x == &format!("{ds_key}.{c_key}"))
+                });
+                if by_collection {
+                    continue;
+                }
+                for (f_key, field) in &coll.fields {
+                    for (i, c) in field.categories.iter().enumerate() {
+                        if self.cat.has_category(c)
+                            && self.cat.traits(c).personal
+                            && !covers_category(c)
+                            && seen.insert(c)
+                        {
+                            missing.push(
+                                Diagnostic::error(
+                                    "no-retention-rule",
+                                    MapPath::keys(["datastores", ds_key, "collections", c_key, "fields", f_key, "categories"]).index(i),
+                                    format!("personal data `{c}` in `{ds_key}.{c_key}.{f_key}` has no retention rule"),
+                                )
+                                .with_help(format!("add a retention rule covering category `{c}` or collection `{ds_key}.{c_key}`")),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.out.extend(missing);
+    }
+
+    fn rights(&mut self) {
+        let regimes = self.regimes().to_vec();
+        let Some(rights) = &self.map.rights else {
+            if !regimes.is_empty() {
+                self.out.push(
+                    Diagnostic::error(
+                        "missing-rights",
+                        MapPath::default(),
+                        "the map does not say how people exercise their rights",
+                    )
+                    .with_help("add a `rights:` section with `response_days`, `verification`, `contact` and the rights per regime"),
+                );
+            }
+            return;
+        };
+        let path = MapPath::keys(["rights"]);
+        for regime in &regimes {
+            let r = rules(*regime);
+            if rights.response_days > r.response.max_days() {
+                self.out.push(
+                    Diagnostic::error(
+                        "response-time-exceeds-law",
+                        path.key("response_days"),
+                        format!("the map promises answers within {} days, but {} allows at most {}", rights.response_days, r.label, r.response.describe()),
+                    )
+                    .with_help(format!("promise {} days or fewer", r.response.max_days().min(30))),
+                );
+            }
+            if !rights.regimes.contains_key(regime) {
+                self.out.push(Diagnostic::error(
+                    "missing-rights",
+                    path.key("regimes"),
+                    format!("no rights listed for `{}`, which applies", regime.key()),
+                ));
+            }
+        }
+        for (regime, list) in &rights.regimes {
+            if !regimes.contains(regime) && !regimes.is_empty() {
+                self.out.push(Diagnostic::warning(
+                    "regime-not-applicable",
+                    path.key("regimes").key(regime.key()),
+                    format!("`{}` is not among the organisation's regimes", regime.key()),
+                ));
+            }
+            for required in rules(*regime).rights {
+                if !list.contains(required) {
+                    self.out.push(Diagnostic::warning(
+                        "right-not-offered",
+                        path.key("regimes").key(regime.key()),
+                        format!("{} grants the right to `{}`, which the map does not list", rules(*regime).label, right_key(*required)),
+                    ));
+                }
+            }
+        }
+        if rights.contact.email.is_none() && rights.contact.url.is_none() && rights.contact.phone.is_none() {
+            self.out.push(Diagnostic::error(
+                "missing-contact",
+                path.key("contact"),
+                "requests need a channel: give an `email`, `url` or `phone`",
+            ));
+        }
+    }
+
+    fn signals(&mut self) {
+        let promises = self.promises();
+        let ccpa = self.regimes().contains(&Regime::Ccpa);
+        let sells_or_shares = self.map.purposes.values().any(|p| p.sale || p.sharing);
+        if ccpa && sells_or_shares {
+            if promises.gpc != SignalPolicy::Honour {
+                self.out.push(
+                    Diagnostic::error(
+                        "gpc-not-honoured",
+                        MapPath::keys(["promises", "gpc"]),
+                        "personal information is sold or shared and the CCPA applies, so Global Privacy Control must be honoured as an opt-out (Regs §7025)",
+                    )
+                    .with_help("set `gpc: honour`"),
+                );
+            }
+            let offers_opt_out = self
+                .map
+                .rights
+                .as_ref()
+                .and_then(|r| r.regimes.get(&Regime::Ccpa))
+                .is_some_and(|l| l.contains(&Right::OptOutSaleSharing));
+            if !offers_opt_out {
+                self.out.push(Diagnostic::error(
+                    "missing-opt-out",
+                    MapPath::keys(["rights", "regimes"]),
+                    "personal information is sold or shared, but the CCPA rights do not include `opt_out_sale_sharing`",
+                ));
+            }
+        }
+    }
+}
+
+/// True for `YYYY-MM-DD` with a plausible month and day.
+pub fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
+}
+
+fn is_env_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The map-file spelling of a transfer mechanism.
+pub fn mechanism_key(m: TransferMechanism) -> &'static str {
+    match m {
+        TransferMechanism::Adequacy => "adequacy",
+        TransferMechanism::Sccs => "sccs",
+        TransferMechanism::Dpf => "dpf",
+        TransferMechanism::Idta => "idta",
+        TransferMechanism::Bcrs => "bcrs",
+        TransferMechanism::Derogation => "derogation",
+    }
+}
+
+/// The map-file spelling of a right.
+pub fn right_key(r: Right) -> &'static str {
+    match r {
+        Right::Access => "access",
+        Right::Portability => "portability",
+        Right::Rectification => "rectification",
+        Right::Erasure => "erasure",
+        Right::Restriction => "restriction",
+        Right::Objection => "objection",
+        Right::WithdrawConsent => "withdraw_consent",
+        Right::AutomatedDecisions => "automated_decisions",
+        Right::Complain => "complain",
+        Right::Know => "know",
+        Right::Delete => "delete",
+        Right::Correct => "correct",
+        Right::OptOutSaleSharing => "opt_out_sale_sharing",
+        Right::LimitSensitive => "limit_sensitive",
+        Right::NonDiscrimination => "non_discrimination",
+        Right::Confirmation => "confirmation",
+        Right::Anonymisation => "anonymisation",
+        Right::InformationOnSharing => "information_on_sharing",
+    }
+}

@@ -1,0 +1,682 @@
+//! The data map: what an organisation declares about the personal data it holds.
+//!
+//! Every section is an ordered map from a key the author chooses to an item; the key is how other
+//! items refer to it (`purposes: [support]`). Declaration order is kept, because the published notice
+//! lists items in the order the author wrote them.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole data map, merged from every file of the map directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Pactum data map file",
+    description = "One file of a Pactum data map. A map is a directory of such files; sections merge across files and every key must be unique across them."
+)]
+pub struct DataMap {
+    /// Who the controller is and which laws apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<Organisation>,
+    /// The kinds of people whose data is processed.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub subjects: IndexMap<String, Subject>,
+    /// Data categories beyond the built-in fideslang taxonomy.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub categories: IndexMap<String, CustomCategory>,
+    /// Why data is processed, and on what legal basis.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub purposes: IndexMap<String, Purpose>,
+    /// Processing activities: subjects x categories x purposes x sources x systems.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub activities: IndexMap<String, Activity>,
+    /// Systems (applications, services) that process personal data.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub systems: IndexMap<String, System>,
+    /// Datastores down to collections (tables, key patterns, resources) and fields.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub datastores: IndexMap<String, Datastore>,
+    /// Processors, subprocessors and other recipients.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub processors: IndexMap<String, Processor>,
+    /// Controllers on whose behalf the organisation processes data as a processor.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub controllers: IndexMap<String, Contact>,
+    /// Retention rules.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub retention: IndexMap<String, RetentionRule>,
+    /// How people exercise their rights, and the response time promised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Rights>,
+    /// Promises the notice makes that the map's other sections must keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promises: Option<Promises>,
+}
+
+/// A postal, email, phone and web contact block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The data protection laws Pactum knows the rules of.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// EU General Data Protection Regulation.
+    Gdpr,
+    /// UK GDPR and the Data Protection Act 2018.
+    UkGdpr,
+    /// California Consumer Privacy Act as amended by the CPRA.
+    Ccpa,
+    /// Brazil's Lei Geral de Proteção de Dados.
+    Lgpd,
+    /// Canada's Personal Information Protection and Electronic Documents Act.
+    Pipeda,
+}
+
+/// The organisation that controls the data (the controller).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Legal name.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trading_name: Option<String>,
+    /// One or two sentences on what the organisation does (the notice's scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Registered address and the privacy contact.
+    pub contact: Contact,
+    /// Data protection officer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpo: Option<Contact>,
+    /// Representatives under GDPR Art. 27 / UK GDPR Art. 27, by regime.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub representatives: IndexMap<Regime, Contact>,
+    /// The laws that apply.
+    pub regimes: Vec<Regime>,
+    /// Supervisory authority or complaint body, by regime.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub authorities: IndexMap<Regime, Contact>,
+    /// Independent dispute-resolution body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_resolution: Option<Contact>,
+    /// The published notice's version and date.
+    pub notice: NoticeMeta,
+    /// Technical and organisational security measures (GDPR Art. 32), one per line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_measures: Vec<String>,
+}
+
+/// Version information of the published notice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeMeta {
+    /// Version label, e.g. `"3.1"`.
+    pub version: String,
+    /// Date of the last update, `YYYY-MM-DD`.
+    pub last_updated: String,
+    /// Where the notice is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// How changes are announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<String>,
+}
+
+/// A kind of person whose data is processed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subject {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// True when these people are children.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub children: bool,
+    /// The minimum age for this kind of person, where it matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u8>,
+}
+
+/// A data category the built-in taxonomy does not have.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomCategory {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A built-in or custom category this one refines; traits are inherited from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// CCPA category letters (A..L); inherited from the parent when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ccpa: Option<Vec<char>>,
+    /// Sensitive personal information (CCPA); inherited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<bool>,
+    /// Special-category data (GDPR Art. 9/10); inherited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special: Option<bool>,
+    /// Payment-card data; inherited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_card: Option<bool>,
+    /// False for categories that are not personal data (system logs without identifiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<bool>,
+}
+
+/// A lawful basis for processing (GDPR Art. 6, and its equivalents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    Consent,
+    Contract,
+    LegalObligation,
+    VitalInterests,
+    PublicTask,
+    LegitimateInterests,
+}
+
+/// A condition for processing special-category data (GDPR Art. 9(2)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialCondition {
+    ExplicitConsent,
+    EmploymentSocialSecurity,
+    VitalInterests,
+    NotForProfitBody,
+    MadePublic,
+    LegalClaims,
+    SubstantialPublicInterest,
+    HealthOrSocialCare,
+    PublicHealth,
+    ArchivingResearchStatistics,
+}
+
+/// Why data is processed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub name: String,
+    pub description: String,
+    /// The fideslang data use this purpose is an instance of, e.g. `marketing.communications.email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_use: Option<String>,
+    /// Lawful basis per regime.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub legal_basis: IndexMap<Regime, LegalBasis>,
+    /// The legitimate interest pursued and the balancing test's conclusion; required with `legitimate_interests`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legitimate_interest: Option<String>,
+    /// The Art. 9(2) condition relied on for special-category data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_condition: Option<SpecialCondition>,
+    /// Personal information is sold for this purpose (CCPA "sale").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sale: bool,
+    /// Personal information is shared for cross-context behavioural advertising (CCPA "sharing").
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sharing: bool,
+    /// Profiling (GDPR Art. 4(4)).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub profiling: bool,
+    /// Solely automated decisions with legal or similarly significant effects (GDPR Art. 22).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub automated_decisions: bool,
+    /// Direct marketing (GDPR Art. 21(2): an absolute right to object).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub direct_marketing: bool,
+    /// Whether and how the person can limit or opt out of this processing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Limit>,
+    /// How consent is withdrawn; required when any legal basis is consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraw: Option<String>,
+    /// Whether providing the data is a statutory or contractual requirement, and what happens if not (GDPR Art. 13(2)(e)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+}
+
+/// "Can you limit collection?": the answer and how.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// True when the person can limit or opt out.
+    pub possible: bool,
+    /// How (or, when not possible, why not).
+    pub how: String,
+}
+
+/// Where data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Provided by the person.
+    Direct,
+    /// Collected automatically (cookies, logs, devices).
+    Automatic,
+    /// Received from a third party.
+    ThirdParty,
+}
+
+/// Whether the organisation decides the purposes (controller) or acts on a customer's behalf (processor).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    Controller,
+    JointController,
+    Processor,
+}
+
+/// A processing activity: what the notice's "what we collect, why, can you limit it" tables come from,
+/// and one row of the Art. 30 record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Activity {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub subjects: Vec<String>,
+    pub categories: Vec<String>,
+    pub purposes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    /// Which third parties the data comes from, when a source is `third_party`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub systems: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub role: Role,
+    /// For `role: processor`: the key of the controller (in `controllers`) or `customers` for all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
+}
+
+/// A system: an application or service that processes personal data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct System {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Team or person responsible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Processors that host or operate this system.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processors: Vec<String>,
+}
+
+/// How Pactum reaches a datastore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Postgres,
+    Mysql,
+    Mariadb,
+    Sqlite,
+    Redis,
+    Http,
+    /// No connector: an employee completes tasks by hand.
+    Manual,
+}
+
+/// A datastore: a database, cache or service holding personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Datastore {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The system this datastore belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub kind: ConnectorKind,
+    /// The environment variable that holds the connection URL (never the URL itself: it holds secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_env: Option<String>,
+    /// For `manual` datastores: who completes requests and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub role: Role,
+    /// For `role: processor`: the controller's key in `controllers`, or `customers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
+    /// Tables, collections, Redis key patterns or HTTP resources.
+    #[serde(default)]
+    pub collections: IndexMap<String, Collection>,
+}
+
+/// A table, collection, key pattern or resource.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Collection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// For Redis: the key pattern, with `{field}` placeholders, e.g. `session:{user_id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub fields: IndexMap<String, Field>,
+}
+
+/// Which identifier of a person a field holds: how a request finds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    Email,
+    Phone,
+    UserId,
+    CustomerId,
+    DeviceId,
+    CookieId,
+    Username,
+    ExternalId,
+}
+
+/// How a field is erased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Erasure {
+    /// Set to NULL.
+    Nullify,
+    /// Replace with a fixed string.
+    Fixed(String),
+    /// Replace with a keyed hash (HMAC) of the value, so joins still work but the value is gone.
+    KeyedHash,
+    /// Replace with random data of the same shape.
+    Random,
+    /// Keep only the year of a date.
+    TruncateDate,
+    /// Delete the whole row or key.
+    DeleteRow,
+}
+
+/// A field (column, document key, hash field).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// The identifier this field holds, when requests can find a person by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityKind>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub primary_key: bool,
+    /// Fields this one refers to: `collection.field` in the same datastore, or `datastore.collection.field`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<Erasure>,
+}
+
+/// What a processor or recipient is to the organisation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientRole {
+    #[default]
+    Processor,
+    Subprocessor,
+    JointController,
+    ThirdParty,
+    PublicAuthority,
+}
+
+/// Safeguard for an international transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMechanism {
+    /// The destination has an adequacy decision.
+    Adequacy,
+    /// Standard contractual clauses.
+    Sccs,
+    /// EU-US Data Privacy Framework (and its UK extension and Swiss framework).
+    Dpf,
+    /// UK International Data Transfer Agreement or Addendum.
+    Idta,
+    /// Binding corporate rules.
+    Bcrs,
+    /// An Art. 49 derogation (explicit consent, contract necessity ...).
+    Derogation,
+}
+
+/// A processor, subprocessor or other recipient.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Processor {
+    pub name: String,
+    /// What they do for us.
+    pub service: String,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub role: RecipientRole,
+    /// For subprocessors: the processor that engages them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub purposes: Vec<String>,
+    pub categories: Vec<String>,
+    /// Countries where the data is processed (ISO 3166-1 alpha-2, or `EU`).
+    pub countries: Vec<String>,
+    /// Safeguard for transfers outside the regimes' territory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferMechanism>,
+    /// Data processing agreement or contract reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The event a retention period counts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionEvent {
+    Creation,
+    LastContact,
+    RelationshipEnd,
+    AccountClosure,
+    /// A date field of the record, `collection.field` or `datastore.collection.field`.
+    Field(String),
+}
+
+/// What happens when a retention period ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionAction {
+    Delete,
+    Anonymise,
+    Review,
+}
+
+/// What a retention rule covers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionScope {
+    /// Data categories (a category covers its descendants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// Collections, as `datastore.collection`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collections: Vec<String>,
+    /// Kinds of record described in words (e.g. "invoices").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
+}
+
+/// A statutory minimum retention period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatutoryMinimum {
+    pub period: String,
+    /// The law that requires it.
+    pub law: String,
+}
+
+/// How long data is kept, from when, and what happens then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub applies_to: RetentionScope,
+    /// A period such as `30 days`, `6 months`, `7 years`.
+    pub period: String,
+    pub from: RetentionEvent,
+    pub action: RetentionAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statutory_minimum: Option<StatutoryMinimum>,
+    /// Whether a legal hold suspends this rule (default: yes).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub legal_hold_overrides: bool,
+}
+
+/// A right a person has under a regime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Right {
+    Access,
+    Portability,
+    Rectification,
+    Erasure,
+    Restriction,
+    Objection,
+    WithdrawConsent,
+    AutomatedDecisions,
+    Complain,
+    Know,
+    Delete,
+    Correct,
+    OptOutSaleSharing,
+    LimitSensitive,
+    NonDiscrimination,
+    Confirmation,
+    Anonymisation,
+    InformationOnSharing,
+}
+
+/// How people exercise their rights.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rights {
+    /// Days within which the organisation promises to answer a request.
+    pub response_days: u32,
+    /// How the requester's identity is verified.
+    pub verification: String,
+    /// Where requests go (email, web form, phone, post).
+    pub contact: Contact,
+    /// Rights offered, by regime.
+    pub regimes: IndexMap<Regime, Vec<Right>>,
+    /// How authorised agents make requests (CCPA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_agents: Option<String>,
+    /// How a refused request is appealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<String>,
+}
+
+/// How a browser privacy signal is treated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalPolicy {
+    /// Treated as an opt-out of sale, sharing and targeted advertising.
+    Honour,
+    /// Not acted on.
+    #[default]
+    NotHonoured,
+}
+
+/// Promises about children.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChildrenPromise {
+    /// Services are not directed at people under this age.
+    pub min_age: u8,
+    /// What happens when data of a child under that age is discovered.
+    pub on_discovery: String,
+}
+
+/// Promises the notice makes, which the rest of the map must keep.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Promises {
+    /// "We do not sell personal information."
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_sale: bool,
+    /// "We do not share personal information for cross-context behavioural advertising."
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_sharing: bool,
+    /// "We make no solely automated decisions with legal or similarly significant effects."
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_automated_decisions: bool,
+    /// "We do not store payment card data."
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_payment_card_storage: bool,
+    /// Global Privacy Control.
+    #[serde(default)]
+    pub gpc: SignalPolicy,
+    /// Do Not Track.
+    #[serde(default)]
+    pub dnt: SignalPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<ChildrenPromise>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
+}
+
+impl Regime {
+    /// Every regime, in display order.
+    pub const ALL: [Regime; 5] = [
+        Regime::Gdpr,
+        Regime::UkGdpr,
+        Regime::Ccpa,
+        Regime::Lgpd,
+        Regime::Pipeda,
+    ];
+
+    /// The key used in map files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Regime::Gdpr => "gdpr",
+            Regime::UkGdpr => "uk_gdpr",
+            Regime::Ccpa => "ccpa",
+            Regime::Lgpd => "lgpd",
+            Regime::Pipeda => "pipeda",
+        }
+    }
+}

@@ -1,0 +1,1098 @@
+//! The recogniser pipeline: one multi-pattern pass, validators, context words,
+//! then the name pass.
+//!
+//! Pass 1 runs a single `regex_automata::meta::Regex` built from every
+//! pattern at once (leftmost-first, so a candidate is found in one forward
+//! scan whatever its type). Each candidate goes to its validator; a rejected
+//! candidate is skipped whole. Pass 2 tokenises capitalised words and checks
+//! runs of them against the census name dictionaries and person context words,
+//! skipping anything pass 1 already claimed.
+//!
+//! Invariant: no pattern matches a line break, so findings never span lines
+//! and the text layer can scan many lines in one call.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::Mutex;
+
+use aho_corasick::AhoCorasick;
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::Input;
+
+use crate::hint::FieldHint;
+use crate::names::{self, Fnv, FnvSet};
+use crate::validate;
+use crate::{Finding, PiiType, ScanError};
+
+/// Options that change what the scanner reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanOptions {
+    /// Findings scoring below this are dropped (default 0.5).
+    pub min_score: f32,
+    /// The year "now" is in, for telling birth dates from recent dates. The
+    /// binary passes the current year; tests pin it.
+    pub reference_year: u32,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            min_score: 0.5,
+            reference_year: 2026,
+        }
+    }
+}
+
+/// Which validator a pattern's candidates go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pat {
+    SecretPrefixed,
+    SecretPem,
+    SecretJwt,
+    Email,
+    Iban,
+    Card,
+    Ssn,
+    SsnPlain,
+    Nino,
+    PhoneIntl,
+    PhoneNanp,
+    Ipv4,
+    Ipv6,
+    DateIso,
+    DateNumeric,
+    DateMonthFirst,
+    DateDayFirst,
+    AddressUs,
+    AddressUk,
+    AddressStreet,
+    SecretHex,
+    SecretToken,
+}
+
+const MONTHS: &str = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?";
+
+/// US state and territory codes (USPS).
+const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR|GU|VI|AS|MP|AA|AE|AP";
+
+/// Street types: USPS Publication 28, appendix C1 (primary names and their
+/// standard abbreviations), plus common UK thoroughfare names.
+const STREET_TYPES: &[&str] = &[
+    "Alley", "Aly", "Annex", "Anx", "Arcade", "Arc", "Avenue", "Ave", "Av", "Bayou", "Byu",
+    "Beach", "Bch", "Bend", "Bnd", "Bluff", "Blf", "Bluffs", "Blfs", "Bottom", "Btm", "Boulevard",
+    "Blvd", "Branch", "Br", "Bridge", "Brg", "Brook", "Brk", "Brooks", "Brks", "Burg", "Bg",
+    "Burgs", "Bgs", "Bypass", "Byp", "Camp", "Cp", "Canyon", "Cyn", "Cape", "Cpe", "Causeway",
+    "Cswy", "Center", "Ctr", "Centers", "Ctrs", "Circle", "Cir", "Circles", "Cirs", "Cliff", "Clf",
+    "Cliffs", "Clfs", "Club", "Clb", "Common", "Cmn", "Commons", "Cmns", "Corner", "Cor",
+    "Corners", "Cors", "Course", "Crse", "Court", "Ct", "Courts", "Cts", "Cove", "Cv", "Coves",
+    "Cvs", "Creek", "Crk", "Crescent", "Cres", "Crest", "Crst", "Crossing", "Xing", "Crossroad",
+    "Xrd", "Crossroads", "Xrds", "Curve", "Curv", "Dale", "Dl", "Dam", "Dm", "Divide", "Dv",
+    "Drive", "Dr", "Drives", "Drs", "Estate", "Est", "Estates", "Ests", "Expressway", "Expy",
+    "Extension", "Ext", "Extensions", "Exts", "Fall", "Falls", "Fls", "Ferry", "Fry", "Field",
+    "Fld", "Fields", "Flds", "Flat", "Flt", "Flats", "Flts", "Ford", "Frd", "Fords", "Frds",
+    "Forest", "Frst", "Forge", "Frg", "Forges", "Frgs", "Fork", "Frk", "Forks", "Frks", "Fort",
+    "Ft", "Freeway", "Fwy", "Garden", "Gdn", "Gardens", "Gdns", "Gateway", "Gtwy", "Glen", "Gln",
+    "Glens", "Glns", "Green", "Grn", "Greens", "Grns", "Grove", "Grv", "Groves", "Grvs", "Harbor",
+    "Hbr", "Harbors", "Hbrs", "Haven", "Hvn", "Heights", "Hts", "Highway", "Hwy", "Hill", "Hl",
+    "Hills", "Hls", "Hollow", "Holw", "Inlet", "Inlt", "Island", "Is", "Islands", "Iss", "Isle",
+    "Junction", "Jct", "Junctions", "Jcts", "Key", "Ky", "Keys", "Kys", "Knoll", "Knl", "Knolls",
+    "Knls", "Lake", "Lk", "Lakes", "Lks", "Land", "Landing", "Lndg", "Lane", "Ln", "Light", "Lgt",
+    "Lights", "Lgts", "Loaf", "Lf", "Lock", "Lck", "Locks", "Lcks", "Lodge", "Ldg", "Loop", "Mall",
+    "Manor", "Mnr", "Manors", "Mnrs", "Meadow", "Mdw", "Meadows", "Mdws", "Mews", "Mill", "Ml",
+    "Mills", "Mls", "Mission", "Msn", "Motorway", "Mtwy", "Mount", "Mt", "Mountain", "Mtn",
+    "Mountains", "Mtns", "Neck", "Nck", "Orchard", "Orch", "Oval", "Overpass", "Opas", "Park",
+    "Parks", "Parkway", "Pkwy", "Parkways", "Pass", "Passage", "Psge", "Path", "Pike", "Pine",
+    "Pne", "Pines", "Pnes", "Place", "Pl", "Plain", "Pln", "Plains", "Plns", "Plaza", "Plz",
+    "Point", "Pt", "Points", "Pts", "Port", "Prt", "Ports", "Prts", "Prairie", "Pr", "Radial",
+    "Radl", "Ramp", "Ranch", "Rnch", "Rapid", "Rpd", "Rapids", "Rpds", "Rest", "Rst", "Ridge",
+    "Rdg", "Ridges", "Rdgs", "River", "Riv", "Road", "Rd", "Roads", "Rds", "Route", "Rte", "Row",
+    "Rue", "Run", "Shoal", "Shl", "Shoals", "Shls", "Shore", "Shr", "Shores", "Shrs", "Skyway",
+    "Skwy", "Spring", "Spg", "Springs", "Spgs", "Spur", "Spurs", "Square", "Sq", "Squares", "Sqs",
+    "Station", "Sta", "Stravenue", "Stra", "Stream", "Strm", "Street", "St", "Streets", "Sts",
+    "Summit", "Smt", "Terrace", "Ter", "Throughway", "Trwy", "Trace", "Trce", "Track", "Trak",
+    "Trafficway", "Trfy", "Trail", "Trl", "Trailer", "Trlr", "Tunnel", "Tunl", "Turnpike", "Tpke",
+    "Underpass", "Upas", "Union", "Un", "Unions", "Uns", "Valley", "Vly", "Valleys", "Vlys",
+    "Via", "Viaduct", "Vdct", "View", "Vw", "Views", "Vws", "Village", "Vlg", "Villages", "Vlgs",
+    "Ville", "Vl", "Vista", "Vis", "Walk", "Walks", "Wall", "Way", "Wy", "Ways", "Well", "Wl",
+    "Wells", "Wls", // UK thoroughfares not in the USPS list:
+    "Close", "Drove", "Gate", "Grange", "Hey", "Rise", "Wharf", "Wynd", "Yard",
+];
+
+/// Secondary unit designators: USPS Publication 28, appendix C2.
+const UNIT: &str = r"(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Building|Fl|Floor|Rm|Room|Dept|Lot|Trlr|Flat|Ph|Penthouse|#)\.? ?#?[A-Za-z0-9-]{1,8}";
+
+/// A capitalised word, as in street and city names (Unicode letters allowed).
+const CAPWORD: &str = r"\p{Lu}[\p{L}'’.-]*";
+
+fn patterns() -> Vec<(Pat, String)> {
+    let streets = STREET_TYPES.join("|");
+    let b = r"(?-u:\b)";
+    let street_line = format!(
+        r"{b}\d{{1,6}}[A-Za-z]?(?: (?:[NSEW]\.?|{CAPWORD}|\d{{1,3}}(?:st|nd|rd|th))){{1,5}}(?:,? {UNIT})?"
+    );
+    let v = vec![
+        (
+            Pat::SecretPrefixed,
+            format!(
+                r"{b}(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{{16}}|gh[pousr]_[A-Za-z0-9]{{36,251}}|github_pat_[A-Za-z0-9_]{{60,255}}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{{16,247}}|xox[abposr]-[A-Za-z0-9-]{{10,250}}|AIza[0-9A-Za-z_-]{{35}}|glpat-[A-Za-z0-9_-]{{20}}|npm_[A-Za-z0-9]{{36}}|SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}|shpat_[a-fA-F0-9]{{32}}){b}"
+            ),
+        ),
+        (
+            Pat::SecretPem,
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----".to_owned(),
+        ),
+        (
+            Pat::SecretJwt,
+            format!(r"{b}eyJ[A-Za-z0-9_-]{{8,}}\.eyJ[A-Za-z0-9_-]{{8,}}\.[A-Za-z0-9_-]{{8,}}"),
+        ),
+        (
+            Pat::Email,
+            format!(
+                r"{b}[A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}}@[A-Za-z0-9](?:[A-Za-z0-9-]{{0,62}}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{{0,62}}[A-Za-z0-9])?)*\.[A-Za-z]{{2,24}}{b}"
+            ),
+        ),
+        (
+            Pat::Iban,
+            format!(
+                r"{b}[A-Z]{{2}}\d{{2}}(?:[A-Z0-9]{{11,30}}|(?: [A-Z0-9]{{4}}){{2,7}}(?: [A-Z0-9]{{1,4}})?){b}"
+            ),
+        ),
+        (
+            Pat::Card,
+            format!(
+                r"{b}(?:\d{{4}}[ -]\d{{4}}[ -]\d{{4}}[ -]\d{{4}}(?:[ -]\d{{1,3}})?|\d{{4}}[ -]\d{{6}}[ -]\d{{4,5}}|\d{{12,19}}){b}"
+            ),
+        ),
+        (Pat::Ssn, format!(r"{b}(?:\d{{3}}-\d{{2}}-\d{{4}}|\d{{3}} \d{{2}} \d{{4}}){b}")),
+        (Pat::SsnPlain, format!(r"{b}\d{{9}}{b}")),
+        (
+            Pat::Nino,
+            format!(r"{b}[A-CEGHJ-PR-TW-Z]{{2}} ?\d{{2}} ?\d{{2}} ?\d{{2}} ?[A-D]{b}"),
+        ),
+        (
+            Pat::PhoneIntl,
+            format!(r"\+[1-9]\d{{0,3}}(?:[ .-]?(?:\(\d{{1,5}}\)|\d{{1,6}})){{1,6}}{b}"),
+        ),
+        (
+            Pat::PhoneNanp,
+            format!(r"(?:\(\d{{3}}\) ?|{b}\d{{3}}[-. ])\d{{3}}[-. ]\d{{4}}{b}"),
+        ),
+        (
+            Pat::Ipv4,
+            format!(
+                r"{b}(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){{3}}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d){b}"
+            ),
+        ),
+        (
+            Pat::Ipv6,
+            r"(?:[0-9A-Fa-f]{1,4}:|::?)(?:[0-9A-Fa-f]{0,4}:){1,7}[0-9A-Fa-f]{0,4}".to_owned(),
+        ),
+        (
+            Pat::DateIso,
+            format!(r"{b}(?:1[89]|20)\d{{2}}[-/](?:0?[1-9]|1[0-2])[-/](?:0?[1-9]|[12]\d|3[01]){b}"),
+        ),
+        (
+            Pat::DateNumeric,
+            format!(r"{b}\d{{1,2}}[./-]\d{{1,2}}[./-](?:1[89]|20)\d{{2}}{b}"),
+        ),
+        (
+            Pat::DateMonthFirst,
+            format!(
+                r"{b}(?:{MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? (?:1[89]|20)\d{{2}}{b}"
+            ),
+        ),
+        (
+            Pat::DateDayFirst,
+            format!(
+                r"{b}\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{MONTHS})\.?,? (?:1[89]|20)\d{{2}}{b}"
+            ),
+        ),
+        (
+            Pat::AddressUs,
+            format!(
+                r"{street_line},? {CAPWORD}(?: {CAPWORD}){{0,3}},? (?:{US_STATES}) \d{{5}}(?:-\d{{4}})?{b}"
+            ),
+        ),
+        (
+            Pat::AddressUk,
+            format!(
+                r"{street_line}(?:, {CAPWORD}(?: {CAPWORD}){{0,3}}){{1,2}},? [A-Z]{{1,2}}\d[A-Z\d]? \d[A-Z]{{2}}{b}"
+            ),
+        ),
+        (
+            Pat::AddressStreet,
+            format!(
+                r"{b}\d{{1,6}}[A-Za-z]?(?: (?:[NSEW]\.?|{CAPWORD})){{0,4}} (?:{streets})\.?(?:,? {UNIT})?{b}"
+            ),
+        ),
+        (Pat::SecretHex, format!(r"{b}[0-9a-fA-F]{{32,128}}{b}")),
+        (Pat::SecretToken, format!(r"{b}[A-Za-z0-9_-]{{32,256}}{b}")),
+    ];
+    v
+}
+
+// Context categories (bit flags).
+const C_DOB: u16 = 1;
+const C_PHONE: u16 = 2;
+const C_SECRET: u16 = 4;
+const C_ADDRESS: u16 = 8;
+const C_SSN: u16 = 16;
+const C_NINO: u16 = 32;
+const C_IP: u16 = 64;
+
+const CONTEXT_WORDS: &[(&str, u16)] = &[
+    ("dob", C_DOB),
+    ("d.o.b", C_DOB),
+    ("date of birth", C_DOB),
+    ("birth date", C_DOB),
+    ("birthdate", C_DOB),
+    ("birthday", C_DOB),
+    ("born", C_DOB),
+    ("birth", C_DOB),
+    ("geboren", C_DOB),
+    ("naissance", C_DOB),
+    ("nacimiento", C_DOB),
+    ("phone", C_PHONE),
+    ("tel", C_PHONE),
+    ("telephone", C_PHONE),
+    ("call", C_PHONE),
+    ("callback", C_PHONE),
+    ("mobile", C_PHONE),
+    ("cell", C_PHONE),
+    ("fax", C_PHONE),
+    ("sms", C_PHONE),
+    ("whatsapp", C_PHONE),
+    ("contact", C_PHONE),
+    ("key", C_SECRET),
+    ("token", C_SECRET),
+    ("secret", C_SECRET),
+    ("password", C_SECRET),
+    ("passwd", C_SECRET),
+    ("pwd", C_SECRET),
+    ("api", C_SECRET),
+    ("apikey", C_SECRET),
+    ("api_key", C_SECRET),
+    ("auth", C_SECRET),
+    ("bearer", C_SECRET),
+    ("credential", C_SECRET),
+    ("credentials", C_SECRET),
+    ("access", C_SECRET),
+    ("address", C_ADDRESS),
+    ("lives at", C_ADDRESS),
+    ("live at", C_ADDRESS),
+    ("ship to", C_ADDRESS),
+    ("shipping", C_ADDRESS),
+    ("deliver to", C_ADDRESS),
+    ("delivery", C_ADDRESS),
+    ("mailing", C_ADDRESS),
+    ("residence", C_ADDRESS),
+    ("moved to", C_ADDRESS),
+    ("ssn", C_SSN),
+    ("social security", C_SSN),
+    ("tin", C_SSN),
+    ("taxpayer", C_SSN),
+    ("nino", C_NINO),
+    ("national insurance", C_NINO),
+    ("ni number", C_NINO),
+    ("ip", C_IP),
+    ("from", C_IP),
+    ("client", C_IP),
+];
+
+/// Words right before a capitalised run that make it a person's name.
+const PERSON_BEFORE: &[&str] = &[
+    "agent", "applicant", "asked", "attention", "attn", "beneficiary", "brother", "buyer", "by",
+    "call", "called", "cardholder", "cc", "client", "colleague", "contact", "contacted",
+    "customer", "daughter", "dear", "dr", "email", "emailed", "employee", "father", "from",
+    "guest", "hello", "hey", "hi", "holder", "husband", "manager", "member", "miss", "mother",
+    "mr", "mrs", "ms", "mx", "name", "named", "notify", "owner", "partner", "passenger",
+    "patient", "payee", "prof", "recipient", "sender", "signed", "sir", "sister", "son",
+    "spouse", "tell", "tenant", "thank", "thanks", "user", "wife",
+];
+
+/// Words right after a capitalised run that make it a person's name.
+const PERSON_AFTER: &[&str] = &[
+    "asked", "asks", "called", "calls", "claimed", "claims", "complained", "complains",
+    "confirmed", "confirms", "mentioned", "reported", "reports", "requested", "requests", "said",
+    "says", "wants", "wrote", "writes",
+];
+
+/// The personal-data scanner: built once, then shared by reference (it is
+/// `Send + Sync`) between the threads that scan chunks.
+pub struct Scanner {
+    re: Regex,
+    pats: Vec<Pat>,
+    ctx: AhoCorasick,
+    ctx_bits: Vec<u16>,
+    street_types: FnvSet<String>,
+    opts: ScanOptions,
+    /// NANP validity by NPA-NXX (the first six national digits): in the North
+    /// American plan the line number never decides validity, so one libphonenumber
+    /// lookup per exchange is enough.
+    nanp_cache: Mutex<HashMap<u32, bool, BuildHasherDefault<Fnv>>>,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("patterns", &self.pats.len())
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A candidate accepted by its validator.
+struct Accept {
+    kind: PiiType,
+    start: usize,
+    end: usize,
+    score: f32,
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn num(s: &[u8]) -> u32 {
+    s.iter()
+        .filter(|b| b.is_ascii_digit())
+        .fold(0u32, |a, &b| a.saturating_mul(10).saturating_add(u32::from(b - b'0')))
+}
+
+fn month_from_name(s: &[u8]) -> Option<u32> {
+    let lower: Vec<u8> = s.iter().take(3).map(u8::to_ascii_lowercase).collect();
+    let m = match lower.as_slice() {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// Splits a date candidate into its runs of digits and letters.
+fn date_parts(s: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let start = i;
+        if s[i].is_ascii_digit() {
+            while i < s.len() && s[i].is_ascii_digit() {
+                i += 1;
+            }
+            out.push(&s[start..i]);
+        } else if s[i].is_ascii_alphabetic() {
+            while i < s.len() && s[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            out.push(&s[start..i]);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+impl Scanner {
+    /// Builds the scanner: compiles the patterns and loads the dictionaries.
+    pub fn new(opts: ScanOptions) -> Result<Scanner, ScanError> {
+        let pats = patterns();
+        let sources: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
+        let re = Regex::builder()
+            .syntax(syntax::Config::new().unicode(true).utf8(true))
+            .configure(Regex::config().match_kind(regex_automata::MatchKind::LeftmostFirst))
+            .build_many(&sources)
+            .map_err(|e| ScanError::Pattern(Box::new(e)))?;
+        let ctx = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(CONTEXT_WORDS.iter().map(|(w, _)| w))
+            .map_err(|e| ScanError::Pattern(Box::new(e)))?;
+        // Warm the dictionaries so the first chunk is not slower than the rest.
+        let _ = names::dictionaries();
+        Ok(Scanner {
+            re,
+            pats: pats.into_iter().map(|(p, _)| p).collect(),
+            ctx,
+            ctx_bits: CONTEXT_WORDS.iter().map(|(_, b)| *b).collect(),
+            street_types: STREET_TYPES.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            opts,
+            nanp_cache: Mutex::new(HashMap::default()),
+        })
+    }
+
+    /// The options this scanner was built with.
+    pub fn options(&self) -> &ScanOptions {
+        &self.opts
+    }
+
+    /// Scans free text (any number of lines) and appends findings, sorted by
+    /// start, to `out`. Spans are byte offsets into `text`.
+    pub fn scan(&self, text: &[u8], out: &mut Vec<Finding>) {
+        self.scan_with(text, &FieldHint::NONE, false, out);
+    }
+
+    /// Scans one field value (a CSV cell, a JSON string, a database column
+    /// value) with the hint its name gives. The whole value is the document:
+    /// a bare date in a `dob` field is a date of birth, capitalised words in a
+    /// `name` field are a name.
+    pub fn scan_field(&self, hint: &FieldHint, value: &[u8], out: &mut Vec<Finding>) {
+        self.scan_with(value, hint, true, out);
+    }
+
+    fn scan_with(&self, text: &[u8], hint: &FieldHint, whole: bool, out: &mut Vec<Finding>) {
+        let first = out.len();
+        let mut pos = 0;
+        let mut last_end = 0;
+        while pos < text.len() {
+            let input = Input::new(text).span(pos..text.len());
+            let Some(m) = self.re.search(&input) else {
+                break;
+            };
+            let pat = self.pats[m.pattern().as_usize()];
+            match self.validate(pat, text, m.start(), m.end(), last_end, hint, whole) {
+                Some(a) => {
+                    if a.score >= self.opts.min_score {
+                        out.push(Finding {
+                            kind: a.kind,
+                            start: a.start,
+                            end: a.end,
+                            score: a.score,
+                        });
+                    }
+                    last_end = a.end;
+                    pos = a.end.max(m.start() + 1);
+                }
+                None => pos = m.end().max(m.start() + 1),
+            }
+            while pos < text.len() && (0x80..0xC0).contains(&text[pos]) {
+                pos += 1;
+            }
+        }
+        self.scan_names(text, hint, whole, first, out);
+        out[first..].sort_by_key(|f| (f.start, f.end));
+    }
+
+    /// Context categories found in `text[from..to]`, whole words only.
+    fn context(&self, text: &[u8], from: usize, to: usize) -> u16 {
+        if from >= to {
+            return 0;
+        }
+        let hay = &text[from..to];
+        let mut bits = 0;
+        for m in self.ctx.find_iter(hay) {
+            let before_ok = m.start() == 0 || !hay[m.start() - 1].is_ascii_alphanumeric();
+            let after_ok = m.end() == hay.len() || !hay[m.end()].is_ascii_alphanumeric();
+            if before_ok && after_ok {
+                bits |= self.ctx_bits[m.pattern().as_usize()];
+            }
+        }
+        bits
+    }
+
+    /// Context in the `n` bytes before `at`, not crossing a line start or `floor`.
+    fn context_before(&self, text: &[u8], at: usize, n: usize, floor: usize) -> u16 {
+        let mut from = at.saturating_sub(n).max(floor);
+        if let Some(nl) = memchr::memrchr(b'\n', &text[from..at]) {
+            from += nl + 1;
+        }
+        self.context(text, from, at)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn validate(
+        &self,
+        pat: Pat,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        last_end: usize,
+        hint: &FieldHint,
+        whole: bool,
+    ) -> Option<Accept> {
+        let s = &text[start..end];
+        let prev = if start > 0 { text[start - 1] } else { b' ' };
+        let next = text.get(end).copied().unwrap_or(b' ');
+        let next2 = text.get(end + 1).copied().unwrap_or(b' ');
+        let accept = |kind, score| {
+            Some(Accept {
+                kind,
+                start,
+                end,
+                score,
+            })
+        };
+        match pat {
+            Pat::SecretPrefixed => accept(PiiType::Secret, 0.95),
+            Pat::SecretPem => accept(PiiType::Secret, 0.99),
+            Pat::SecretJwt => accept(PiiType::Secret, 0.85),
+            Pat::SecretHex | Pat::SecretToken => {
+                let has_ctx = self.context_before(text, start, 32, last_end) & C_SECRET != 0
+                    || hint.expect == Some(PiiType::Secret);
+                if !has_ctx {
+                    return None;
+                }
+                let e = validate::entropy(s);
+                let ok = if pat == Pat::SecretHex {
+                    e > 3.0
+                } else {
+                    e > 4.0
+                        && s.iter().any(u8::is_ascii_digit)
+                        && s.iter().any(u8::is_ascii_uppercase)
+                        && s.iter().any(u8::is_ascii_lowercase)
+                };
+                if ok { accept(PiiType::Secret, 0.8) } else { None }
+            }
+            Pat::Email => {
+                let at = memchr::memchr(b'@', s)?;
+                let (local, domain) = (&s[..at], &s[at + 1..]);
+                if local.len() > 64
+                    || domain.len() > 253
+                    || local.starts_with(b".")
+                    || local.ends_with(b".")
+                    || memchr::memmem::find(local, b"..").is_some()
+                {
+                    return None;
+                }
+                accept(PiiType::Email, 0.95)
+            }
+            Pat::Iban => {
+                let want = validate::iban_length(&s[..2])?;
+                let mut compact = String::with_capacity(want);
+                let mut cut = s.len();
+                for (i, &b) in s.iter().enumerate() {
+                    if b == b' ' {
+                        continue;
+                    }
+                    compact.push(char::from(b));
+                    if compact.len() == want {
+                        cut = i + 1;
+                        break;
+                    }
+                }
+                // The cut must fall at a group end (or the end of a compact IBAN).
+                if compact.len() != want || (cut < s.len() && s[cut] != b' ') {
+                    return None;
+                }
+                if !validate::iban(&compact) {
+                    return None;
+                }
+                Some(Accept {
+                    kind: PiiType::Iban,
+                    start,
+                    end: start + cut,
+                    score: 0.95,
+                })
+            }
+            Pat::Card => {
+                if prev == b'-' || prev == b'.' || next == b'-' || (next == b'.' && next2.is_ascii_digit()) {
+                    return None;
+                }
+                let digits: Vec<u8> = s.iter().copied().filter(u8::is_ascii_digit).collect();
+                let seps: Vec<u8> = s.iter().copied().filter(|b| !b.is_ascii_digit()).collect();
+                if seps.windows(2).any(|w| w[0] != w[1]) {
+                    return None;
+                }
+                if !validate::card_number(&digits) {
+                    return None;
+                }
+                accept(PiiType::CreditCard, if seps.is_empty() { 0.9 } else { 0.95 })
+            }
+            Pat::Ssn | Pat::SsnPlain => {
+                if prev == b'-' || next == b'-' || prev == b'+' {
+                    return None;
+                }
+                if !validate::us_ssn_str(s) {
+                    return None;
+                }
+                let ctx = self.context_before(text, start, 40, last_end) & C_SSN != 0
+                    || hint.expect == Some(PiiType::UsSsn);
+                match (pat, ctx) {
+                    (Pat::SsnPlain, false) => None,
+                    (_, true) => accept(PiiType::UsSsn, 0.95),
+                    (_, false) if s.contains(&b' ') => accept(PiiType::UsSsn, 0.6),
+                    _ => accept(PiiType::UsSsn, 0.85),
+                }
+            }
+            Pat::Nino => {
+                if !validate::uk_nino(s) {
+                    return None;
+                }
+                let ctx = self.context_before(text, start, 40, last_end) & C_NINO != 0
+                    || hint.expect == Some(PiiType::UkNino);
+                accept(PiiType::UkNino, if ctx { 0.95 } else { 0.8 })
+            }
+            Pat::PhoneIntl => self.phone_intl(text, start, end, last_end),
+            Pat::PhoneNanp => {
+                if is_word_byte(prev) || matches!(prev, b'-' | b'+' | b'/' | b'.' | b'$' | b'#')
+                {
+                    return None;
+                }
+                if next == b'-' || next == b'/' || (next == b'.' && next2.is_ascii_digit()) {
+                    return None;
+                }
+                let digits: Vec<u8> = s.iter().copied().filter(u8::is_ascii_digit).collect();
+                // Separators must agree: 212-555-1234, 212.555.1234, (212) 555-1234.
+                let seps: Vec<u8> = s
+                    .iter()
+                    .copied()
+                    .filter(|b| matches!(b, b'-' | b'.'))
+                    .collect();
+                if seps.len() == 2 && seps[0] != seps[1] {
+                    return None;
+                }
+                if !self.nanp_valid(&digits) {
+                    return None;
+                }
+                let ctx = self.context_before(text, start, 32, last_end) & C_PHONE != 0
+                    || hint.expect == Some(PiiType::Phone);
+                let spaced = !s.contains(&b'-') && !s.contains(&b'.') && !s.contains(&b'(');
+                let score = match (ctx, spaced) {
+                    (true, _) => 0.95,
+                    (false, false) => 0.8,
+                    (false, true) => 0.55,
+                };
+                accept(PiiType::Phone, score)
+            }
+            Pat::Ipv4 => {
+                if prev == b'.' || (next == b'.' && next2.is_ascii_digit()) || prev == b'v' {
+                    return None;
+                }
+                let ip = validate::ipv4(std::str::from_utf8(s).ok()?)?;
+                let o = ip.octets();
+                let score = if ip.is_unspecified() || ip.is_broadcast() || o[0] == 0 {
+                    return None;
+                } else if ip.is_loopback() {
+                    0.4
+                } else {
+                    0.9
+                };
+                accept(PiiType::IpAddress, score)
+            }
+            Pat::Ipv6 => {
+                if is_word_byte(prev) || prev == b':' || is_word_byte(next) || next == b':' {
+                    return None;
+                }
+                let st = std::str::from_utf8(s).ok()?;
+                let ip = validate::ipv6(st)?;
+                let groups = s.split(|b| *b == b':').filter(|g| !g.is_empty()).count();
+                if ip.is_unspecified() || groups < 3 {
+                    return None;
+                }
+                accept(PiiType::IpAddress, if ip.is_loopback() { 0.4 } else { 0.9 })
+            }
+            Pat::DateIso | Pat::DateNumeric | Pat::DateMonthFirst | Pat::DateDayFirst => {
+                self.date(pat, text, start, end, last_end, hint, whole)
+            }
+            Pat::AddressUs | Pat::AddressUk => {
+                let first_comma = memchr::memchr(b',', s).unwrap_or(s.len());
+                let has_type = s[..first_comma]
+                    .split(|b| *b == b' ')
+                    .any(|w| self.is_street_type(w));
+                accept(PiiType::Address, if has_type { 0.9 } else { 0.75 })
+            }
+            Pat::AddressStreet => {
+                let ctx = self.context_before(text, start, 40, last_end) & C_ADDRESS != 0
+                    || hint.expect == Some(PiiType::Address);
+                accept(PiiType::Address, if ctx { 0.75 } else { 0.45 })
+            }
+        }
+    }
+
+    fn is_street_type(&self, w: &[u8]) -> bool {
+        let w = w.strip_suffix(b".").unwrap_or(w);
+        std::str::from_utf8(w)
+            .map(|w| self.street_types.contains(&w.to_ascii_lowercase()))
+            .unwrap_or(false)
+    }
+
+    fn nanp_valid(&self, digits: &[u8]) -> bool {
+        let national = match digits.len() {
+            10 => digits,
+            11 if digits[0] == b'1' => &digits[1..],
+            _ => return false,
+        };
+        // NANP shape: NPA and NXX start with 2-9.
+        if national[0] < b'2' || national[3] < b'2' {
+            return false;
+        }
+        let key = num(&national[..6]);
+        if let Ok(cache) = self.nanp_cache.lock() {
+            if let Some(&v) = cache.get(&key) {
+                return v;
+            }
+        }
+        let s = std::str::from_utf8(national).unwrap_or("");
+        let valid = phonenumber::parse(Some(phonenumber::country::Id::US), s)
+            .map(|n| phonenumber::is_valid(&n))
+            .unwrap_or(false);
+        if let Ok(mut cache) = self.nanp_cache.lock() {
+            cache.insert(key, valid);
+        }
+        valid
+    }
+
+    fn phone_intl(&self, text: &[u8], start: usize, end: usize, last_end: usize) -> Option<Accept> {
+        let prev = if start > 0 { text[start - 1] } else { b' ' };
+        if is_word_byte(prev) {
+            return None;
+        }
+        let next = text.get(end).copied().unwrap_or(b' ');
+        if next == b'-' || next == b'/' {
+            return None;
+        }
+        let mut e = end;
+        // Try the whole candidate, then without its last one or two groups (a
+        // number followed by another number, as in "+44 20 7946 0958 12").
+        for _ in 0..3 {
+            let s = std::str::from_utf8(&text[start..e]).ok()?;
+            let ndigits = s.bytes().filter(u8::is_ascii_digit).count();
+            if !(7..=15).contains(&ndigits) {
+                if ndigits < 7 {
+                    return None;
+                }
+            } else if let Ok(n) = phonenumber::parse(None, s) {
+                if phonenumber::is_valid(&n) {
+                    let ctx = self.context_before(text, start, 32, last_end) & C_PHONE != 0;
+                    return Some(Accept {
+                        kind: PiiType::Phone,
+                        start,
+                        end: e,
+                        score: if ctx { 0.95 } else { 0.85 },
+                    });
+                }
+            }
+            let cut = text[start..e]
+                .iter()
+                .rposition(|b| matches!(b, b' ' | b'.' | b'-' | b'('))?;
+            if cut <= 1 {
+                return None;
+            }
+            e = start + cut;
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn date(
+        &self,
+        pat: Pat,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        last_end: usize,
+        hint: &FieldHint,
+        whole: bool,
+    ) -> Option<Accept> {
+        let s = &text[start..end];
+        let parts = date_parts(s);
+        let (y, m, d) = match pat {
+            Pat::DateIso => (num(parts[0]), num(parts[1]), num(parts[2])),
+            Pat::DateNumeric => {
+                let (a, b, y) = (num(parts[0]), num(parts[1]), num(parts[2]));
+                // US month/day first; fall back to day/month when that is the only valid reading.
+                if validate::calendar_date(y, a, b) {
+                    (y, a, b)
+                } else {
+                    (y, b, a)
+                }
+            }
+            Pat::DateMonthFirst => (
+                num(parts.last().copied()?),
+                month_from_name(parts[0])?,
+                num(parts[1]),
+            ),
+            Pat::DateDayFirst => {
+                let month = parts[1..]
+                    .iter()
+                    .find_map(|p| month_from_name(p).filter(|_| p.len() >= 3))?;
+                (num(parts.last().copied()?), month, num(parts[0]))
+            }
+            _ => return None,
+        };
+        if !validate::calendar_date(y, m, d) {
+            return None;
+        }
+        // A date followed by a time of day is a timestamp, not a birth date.
+        let rest = &text[end..text.len().min(end + 4)];
+        if rest.len() >= 3
+            && (rest[0] == b' ' || rest[0] == b'T')
+            && rest[1].is_ascii_digit()
+            && (rest[2] == b':' || (rest.len() > 3 && rest[2].is_ascii_digit() && rest[3] == b':'))
+        {
+            return None;
+        }
+        let ref_year = self.opts.reference_year;
+        if y > ref_year {
+            return None;
+        }
+        let age = ref_year - y;
+        if age > 120 {
+            return None;
+        }
+        let ctx = self.context_before(text, start, 40, last_end) & C_DOB != 0;
+        let score = if ctx || hint.expect == Some(PiiType::DateOfBirth) {
+            0.9
+        } else if whole && !hint.other_date && (16..=110).contains(&age) {
+            // A field holding nothing but a date decades old is most likely a birth date.
+            0.55
+        } else {
+            return None;
+        };
+        Some(Accept {
+            kind: PiiType::DateOfBirth,
+            start,
+            end,
+            score,
+        })
+    }
+
+    /// Pass 2: person names from capitalised word runs.
+    fn scan_names(&self, text: &[u8], hint: &FieldHint, whole: bool, first: usize, out: &mut Vec<Finding>) {
+        let claimed: Vec<(usize, usize)> = out[first..].iter().map(|f| (f.start, f.end)).collect();
+        let dicts = names::dictionaries();
+        let mut buf = String::new();
+        let mut toks: Vec<Tok> = Vec::new();
+        let person_field = hint.expect == Some(PiiType::Person);
+        tokenize(text, &mut toks);
+        let mut i = 0;
+        while i < toks.len() {
+            if !toks[i].cap {
+                i += 1;
+                continue;
+            }
+            // Grow a run of capitalised words joined by single spaces (particles
+            // and middle initials may sit inside).
+            let mut j = i;
+            while j + 1 < toks.len() && toks[j + 1].start == toks[j].end + 1 && text[toks[j].end] == b' '
+            {
+                let n = &toks[j + 1];
+                let word = std::str::from_utf8(&text[n.start..n.end]).unwrap_or("");
+                if n.cap || (names::is_particle(word) && j + 2 < toks.len() && toks[j + 2].cap) {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let run_end = j;
+            self.eval_run(text, &toks, i, run_end, dicts, &mut buf, &claimed, person_field, whole, out);
+            i = run_end + 1;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_run(
+        &self,
+        text: &[u8],
+        toks: &[Tok],
+        mut a: usize,
+        mut b: usize,
+        dicts: &names::Dictionaries,
+        buf: &mut String,
+        claimed: &[(usize, usize)],
+        person_field: bool,
+        whole: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let word = |k: usize| std::str::from_utf8(&text[toks[k].start..toks[k].end]).unwrap_or("");
+        let stop = |k: usize, buf: &mut String| {
+            names::fold_into(word(k), buf) && names::is_stopword(buf)
+        };
+        // Leading and trailing stop words ("Customer", "Please") are not part of the name.
+        let mut lead_ctx = false;
+        while a <= b && stop(a, buf) {
+            lead_ctx |= PERSON_BEFORE.binary_search(&buf.as_str()).is_ok();
+            a += 1;
+        }
+        while b >= a && b > 0 && stop(b, buf) {
+            b -= 1;
+        }
+        if a > b {
+            return;
+        }
+        let (start, end) = (toks[a].start, toks[b].end);
+        if claimed.iter().any(|&(s, e)| s < end && start < e) {
+            return;
+        }
+        let n_words = b - a + 1;
+        // Whole-field names: a `name` column value of 1-4 capitalised words.
+        let whole_field = whole && person_field && start == first_non_space(text) && end == last_non_space(text);
+        if n_words < 2 && !whole_field {
+            return;
+        }
+        if n_words > 4 {
+            // Long title-case runs ("Quarterly Business Review Meeting Notes") are
+            // not names; look for a first-last pair inside instead.
+            for k in a..b {
+                if lookup_first(dicts, word(k), buf) && lookup_last(dicts, word(k + 1), buf) {
+                    self.push_person(claimed, toks[k].start, toks[k + 1].end, 0.7, out);
+                }
+            }
+            return;
+        }
+        let f = lookup_first(dicts, word(a), buf);
+        let l = n_words >= 2 && lookup_last(dicts, word(b), buf);
+        let mut score: f32 = match (f, l) {
+            (true, true) => 0.85,
+            (true, false) => 0.45,
+            (false, true) => 0.4,
+            (false, false) => 0.0,
+        };
+        let before = prev_word(text, toks, a);
+        let after = next_word(text, toks, b);
+        let ctx_before = lead_ctx
+            || before
+                .map(|w| names::fold_into(w, buf) && PERSON_BEFORE.binary_search(&buf.as_str()).is_ok())
+                .unwrap_or(false);
+        let ctx_after = after
+            .map(|w| names::fold_into(w, buf) && PERSON_AFTER.binary_search(&buf.as_str()).is_ok())
+            .unwrap_or(false);
+        if ctx_before || ctx_after {
+            score = if score == 0.0 { 0.6 } else { (score + 0.3).min(0.95) };
+        }
+        if whole_field {
+            score = score.max(0.8);
+        } else if person_field {
+            score = (score + 0.2).min(0.95);
+        }
+        if score >= self.opts.min_score {
+            self.push_person(claimed, start, end, score, out);
+        }
+    }
+
+    fn push_person(&self, claimed: &[(usize, usize)], start: usize, end: usize, score: f32, out: &mut Vec<Finding>) {
+        if claimed.iter().any(|&(s, e)| s < end && start < e) {
+            return;
+        }
+        out.push(Finding {
+            kind: PiiType::Person,
+            start,
+            end,
+            score,
+        });
+    }
+}
+
+fn first_non_space(t: &[u8]) -> usize {
+    t.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(t.len())
+}
+
+fn last_non_space(t: &[u8]) -> usize {
+    t.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1)
+}
+
+fn lookup_first(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
+    names::lookup(w, buf, |k| d.is_first(k) && !names::is_stopword(k))
+}
+
+fn lookup_last(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
+    names::lookup(w, buf, |k| d.is_last(k) && !names::is_stopword(k))
+}
+
+/// The word right before token `k` on the same line (skipping one space or
+/// punctuation like `(`), if any.
+fn prev_word<'t>(text: &'t [u8], toks: &[Tok], k: usize) -> Option<&'t str> {
+    if k == 0 {
+        return None;
+    }
+    let p = &toks[k - 1];
+    let gap = &text[p.end..toks[k].start];
+    if gap.len() > 3 || gap.contains(&b'\n') || gap.contains(&b'.') {
+        return None;
+    }
+    std::str::from_utf8(&text[p.start..p.end]).ok()
+}
+
+fn next_word<'t>(text: &'t [u8], toks: &[Tok], k: usize) -> Option<&'t str> {
+    let n = toks.get(k + 1)?;
+    let gap = &text[toks[k].end..n.start];
+    if gap != b" " {
+        return None;
+    }
+    std::str::from_utf8(&text[n.start..n.end]).ok()
+}
+
+/// A word token: letters (any script), inner apostrophes and hyphens.
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    start: usize,
+    end: usize,
+    /// Starts with an upper-case letter and is not all capitals.
+    cap: bool,
+}
+
+fn tokenize(text: &[u8], out: &mut Vec<Tok>) {
+    out.clear();
+    let mut i = 0;
+    let n = text.len();
+    while i < n {
+        let b = text[i];
+        if b.is_ascii_alphabetic() || b >= 0xC0 {
+            let start = i;
+            let mut upper_first = false;
+            let mut has_lower = false;
+            let mut has_upper_after = false;
+            let mut first = true;
+            while i < n {
+                let c = text[i];
+                let (ch, len) = if c < 0x80 {
+                    (char::from(c), 1)
+                } else {
+                    let len = match c {
+                        0xC0..=0xDF => 2,
+                        0xE0..=0xEF => 3,
+                        0xF0..=0xF7 => 4,
+                        _ => 1,
+                    };
+                    let ch = std::str::from_utf8(&text[i..n.min(i + len)])
+                        .ok()
+                        .and_then(|s| s.chars().next())
+                        .unwrap_or('\u{FFFD}');
+                    (ch, len)
+                };
+                if ch.is_alphabetic() {
+                    if first {
+                        upper_first = ch.is_uppercase();
+                    } else if ch.is_lowercase() {
+                        has_lower = true;
+                    } else if ch.is_uppercase() {
+                        has_upper_after = true;
+                    }
+                    first = false;
+                    i += len;
+                } else if (ch == '\'' || ch == '’' || ch == '-')
+                    && !first
+                    && text.get(i + len).is_some_and(|nb| nb.is_ascii_alphabetic() || *nb >= 0xC0)
+                {
+                    i += len;
+                } else {
+                    break;
+                }
+            }
+            // Words glued to digits or underscores (identifiers) are not names.
+            let glued = text.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_')
+                || (start > 0 && (text[start - 1].is_ascii_digit() || text[start - 1] == b'_'));
+            let _ = has_upper_after;
+            out.push(Tok {
+                start,
+                end: i,
+                cap: upper_first && has_lower && !glued,
+            });
+            if i == start {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+}

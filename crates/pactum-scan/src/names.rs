@@ -1,0 +1,198 @@
+//! The bundled first-name and last-name dictionaries.
+//!
+//! Both lists are the US Census 1990 name frequency lists (public domain), as
+//! shipped by the PyPI package `names` 0.3.0 (MIT); `data/make_names.py`
+//! regenerates them. Lookups fold case and common Latin diacritics, so
+//! `José` and `JOSE` both hit `jose`.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
+static FIRST_NAMES: &str = include_str!("../data/first_names.txt");
+static LAST_NAMES: &str = include_str!("../data/last_names.txt");
+
+/// FNV-1a: the keys are short ASCII words, for which SipHash is needlessly slow.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub(crate) type FnvSet<T> = HashSet<T, BuildHasherDefault<Fnv>>;
+
+/// The two dictionaries, built once per process.
+pub(crate) struct Dictionaries {
+    first: FnvSet<&'static str>,
+    last: FnvSet<&'static str>,
+}
+
+fn parse(list: &'static str) -> FnvSet<&'static str> {
+    list.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// Returns the process-wide dictionaries, parsing the embedded lists on first use.
+pub(crate) fn dictionaries() -> &'static Dictionaries {
+    static DICTS: OnceLock<Dictionaries> = OnceLock::new();
+    DICTS.get_or_init(|| Dictionaries {
+        first: parse(FIRST_NAMES),
+        last: parse(LAST_NAMES),
+    })
+}
+
+/// Words that are capitalised at the start of a sentence or in titles, and
+/// that would otherwise be taken for part of a name because the census lists
+/// contain them (the lists hold 88,799 surnames, many of them English words).
+const STOPWORDS: &[&str] = &[
+    "a", "about", "account", "address", "after", "again", "all", "also", "am", "an", "and", "any",
+    "are", "as", "at", "bank", "be", "because", "been", "before", "best", "bill", "billing",
+    "both", "but", "by", "call", "can", "card", "case", "cc", "city", "client", "contact",
+    "could", "county", "court", "customer", "date", "day", "dear", "do", "does", "done", "each",
+    "east", "email", "error", "even", "every", "for", "from", "good", "had", "has", "have",
+    "he", "hello", "her", "here", "hi", "him", "his", "home", "how", "i", "if", "in", "into",
+    "is", "it", "its", "just", "last", "late", "let", "like", "line", "log", "mail", "main",
+    "many", "may", "me", "more", "most", "mr", "mrs", "ms", "much", "must", "my", "name", "new",
+    "next", "no", "north", "not", "note", "now", "of", "off", "old", "on", "once", "one", "only",
+    "or", "order", "other", "our", "out", "over", "own", "page", "park", "pay", "phone", "please",
+    "post", "price", "re", "ref", "same", "says", "see", "she", "should", "so", "some", "south",
+    "state", "street", "such", "team", "than", "thank", "thanks", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "to", "too", "under", "up", "us", "user",
+    "very", "was", "we", "well", "were", "west", "what", "when", "where", "which", "while", "who",
+    "why", "will", "with", "would", "yes", "yet", "you", "your",
+];
+
+/// Lower-case particles that may sit inside a name (`Ana de la Cruz`).
+const PARTICLES: &[&str] = &[
+    "al", "bin", "da", "das", "de", "del", "della", "den", "der", "di", "do", "dos", "du", "el",
+    "la", "le", "st", "ten", "ter", "van", "von", "y", "zu",
+];
+
+pub(crate) fn is_stopword(folded: &str) -> bool {
+    STOPWORDS.binary_search(&folded).is_ok()
+}
+
+pub(crate) fn is_particle(word: &str) -> bool {
+    PARTICLES.binary_search(&word).is_ok()
+}
+
+impl Dictionaries {
+    /// True when the folded word is a census first name.
+    pub(crate) fn is_first(&self, folded: &str) -> bool {
+        self.first.contains(folded)
+    }
+    /// True when the folded word is a census last name.
+    pub(crate) fn is_last(&self, folded: &str) -> bool {
+        self.last.contains(folded)
+    }
+}
+
+/// Folds `word` to lower-case ASCII into `buf` (cleared first): ASCII letters
+/// are lower-cased, common Latin letters with diacritics lose them, and other
+/// characters are kept lower-cased. Returns false when the word contains a
+/// character that cannot be part of a dictionary key (digits, symbols).
+pub(crate) fn fold_into(word: &str, buf: &mut String) -> bool {
+    buf.clear();
+    for c in word.chars() {
+        if c.is_ascii_alphabetic() {
+            buf.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let folded = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'ą' | 'Ą' => "a",
+            'æ' | 'Æ' => "ae",
+            'ç' | 'Ç' | 'ć' | 'Ć' | 'č' | 'Č' => "c",
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ę' | 'Ę' | 'ě' | 'Ě' => "e",
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+            'ñ' | 'Ñ' | 'ń' | 'Ń' | 'ň' | 'Ň' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+            'œ' | 'Œ' => "oe",
+            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'ů' | 'Ů' => "u",
+            'ý' | 'ÿ' | 'Ý' => "y",
+            'ß' => "ss",
+            'ł' | 'Ł' => "l",
+            'ś' | 'Ś' | 'š' | 'Š' => "s",
+            'ź' | 'Ź' | 'ż' | 'Ż' | 'ž' | 'Ž' => "z",
+            'ř' | 'Ř' => "r",
+            'đ' | 'Đ' | 'ď' | 'Ď' => "d",
+            'ť' | 'Ť' => "t",
+            '\'' | '’' => "",
+            '-' => "-",
+            _ if c.is_alphabetic() => {
+                buf.extend(c.to_lowercase());
+                continue;
+            }
+            _ => return false,
+        };
+        buf.push_str(folded);
+    }
+    !buf.is_empty()
+}
+
+/// Looks a name token up in a dictionary: the whole folded token first, then,
+/// for hyphenated tokens (`Hans-Peter`, `Smith-Jones`), each part.
+pub(crate) fn lookup(word: &str, buf: &mut String, pred: impl Fn(&str) -> bool) -> bool {
+    if !fold_into(word, buf) {
+        return false;
+    }
+    if pred(buf) {
+        return true;
+    }
+    if buf.contains('-') {
+        let parts: Vec<String> = buf.split('-').map(str::to_owned).collect();
+        return parts.iter().any(|p| p.len() > 1 && pred(p));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_sorted_for_binary_search() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]), "STOPWORDS order");
+        assert!(PARTICLES.windows(2).all(|w| w[0] < w[1]), "PARTICLES order");
+    }
+
+    #[test]
+    fn dictionaries_load() {
+        let d = dictionaries();
+        assert!(d.first.len() > 5000);
+        assert!(d.last.len() > 88_000);
+        assert!(d.is_first("mary") && d.is_first("james"));
+        assert!(d.is_last("smith") && d.is_last("garcia"));
+        assert!(!d.is_first("#"));
+    }
+
+    #[test]
+    fn folding() {
+        let mut b = String::new();
+        assert!(fold_into("José", &mut b));
+        assert_eq!(b, "jose");
+        assert!(fold_into("Müller", &mut b));
+        assert_eq!(b, "muller");
+        assert!(fold_into("O'Brien", &mut b));
+        assert_eq!(b, "obrien");
+        assert!(!fold_into("R2D2", &mut b));
+        let d = dictionaries();
+        assert!(lookup("Mary-Jane", &mut b, |w| d.is_first(w)));
+        assert!(lookup("JOSÉ", &mut b, |w| d.is_first(w)));
+    }
+}

@@ -1,0 +1,62 @@
+//! Command-line arguments and dispatch.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd;
+
+/// Pactum keeps an organisation's privacy promises: a data map as code, the documents generated
+/// from it, and the controls that enforce it.
+#[derive(Debug, Parser)]
+#[command(name = "pactum", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data map is.
+#[derive(Debug, Clone, Args)]
+pub struct MapArg {
+    /// The data map: a directory of YAML files, or one file.
+    #[arg(long, short = 'm', default_value = ".", env = "PACTUM_MAP")]
+    pub map: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scaffold a small, valid, commented data map.
+    Init(cmd::init::InitArgs),
+    /// Load and validate the map and run the promise checks.
+    Check(cmd::check::CheckArgs),
+    /// Print the JSON Schema of a map file, for editor completion.
+    Schema(cmd::schema::SchemaArgs),
+}
+
+/// Runs one command and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init(args) => cmd::init::run(&args),
+        Command::Check(args) => cmd::check::run(&args),
+        Command::Schema(args) => cmd::schema::run(&args),
+    }
+}
+
+/// Prints an error chain once and picks the exit code (2: the command could not run).
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    // `pactum ... | head` closes the pipe early: that is success, not an error.
+    if err
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == ErrorKind::BrokenPipe)
+    {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(2)
+}
