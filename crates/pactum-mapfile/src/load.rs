@@ -551,8 +551,24 @@ fn explain(message: &str) -> (String, Option<String>) {
             return (format!("unknown value {found}"), Some(help));
         }
     }
-    if message.starts_with("invalid type: ") {
-        return (message.trim_start_matches("invalid type: ").replace(", expected", "; expected"), None);
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.split_once(", expected ")
+        {
+            return (format!("expected {}, found {found}", plain_expected(expected)), None);
+        }
     }
     (message.to_owned(), None)
+}
+
+/// Serde names Rust types; people want words.
+fn plain_expected(expected: &str) -> String {
+    match expected {
+        "u8" => "a whole number from 0 to 255".to_owned(),
+        "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "i64" | "i32" => "a whole number".to_owned(),
+        "a boolean" => "true or false".to_owned(),
+        "a character" => "a single letter".to_owned(),
+        other => other.to_owned(),
+    }
 }
