@@ -30,11 +30,11 @@ impl<'m> Catalog<'m> {
 
     /// Every category key the map may use, for suggestions.
     pub fn category_keys(&self) -> impl Iterator<Item = &'m str> + 'm {
-        self.map.categories.keys().map(String::as_str).chain(
-            taxonomy::data_categories()
-                .iter()
-                .map(|e| e.key),
-        )
+        self.map
+            .categories
+            .keys()
+            .map(String::as_str)
+            .chain(taxonomy::data_categories().iter().map(|e| e.key))
     }
 
     /// The category's human name.
@@ -123,7 +123,12 @@ impl<'m> Catalog<'m> {
     pub fn has_collection(&self, reference: &str) -> bool {
         reference
             .split_once('.')
-            .and_then(|(ds, coll)| self.map.datastores.get(ds).map(|d| d.collections.contains_key(coll)))
+            .and_then(|(ds, coll)| {
+                self.map
+                    .datastores
+                    .get(ds)
+                    .map(|d| d.collections.contains_key(coll))
+            })
             .unwrap_or(false)
     }
 

@@ -63,11 +63,7 @@ impl<'m> Cx<'m> {
     where
         I: IntoIterator<Item = &'a str>,
     {
-        let mut d = Diagnostic::error(
-            "unknown-reference",
-            path,
-            format!("unknown {what} `{key}`"),
-        );
+        let mut d = Diagnostic::error("unknown-reference", path, format!("unknown {what} `{key}`"));
         if let Some(near) = did_you_mean(key, candidates) {
             d = d.with_help(format!("did you mean `{near}`?"));
         } else {
@@ -143,7 +139,12 @@ impl<'m> Cx<'m> {
     }
 
     fn subjects(&mut self) {
-        let child_rule = self.map.promises.as_ref().and_then(|p| p.children.as_ref()).is_some();
+        let child_rule = self
+            .map
+            .promises
+            .as_ref()
+            .and_then(|p| p.children.as_ref())
+            .is_some();
         for (key, subject) in &self.map.subjects {
             let looks_like_child = subject.children || key == "child" || key == "children";
             if looks_like_child && subject.min_age.is_none() && !child_rule {
@@ -217,9 +218,15 @@ impl<'m> Cx<'m> {
                         Diagnostic::error(
                             "missing-legal-basis",
                             path.key("legal_basis"),
-                            format!("purpose `{key}` has no legal basis under `{}`", regime.key()),
+                            format!(
+                                "purpose `{key}` has no legal basis under `{}`",
+                                regime.key()
+                            ),
                         )
-                        .with_help(format!("add `{}: <basis>` under `legal_basis`", regime.key())),
+                        .with_help(format!(
+                            "add `{}: <basis>` under `legal_basis`",
+                            regime.key()
+                        )),
                     );
                 }
             }
@@ -257,7 +264,9 @@ impl<'m> Cx<'m> {
                 self.out.push(Diagnostic::error(
                     "promise-no-sale",
                     path.key("sale"),
-                    format!("purpose `{key}` sells personal information, but the map promises `no_sale`"),
+                    format!(
+                        "purpose `{key}` sells personal information, but the map promises `no_sale`"
+                    ),
                 ));
             }
             if p.sharing && promises.no_sharing {
@@ -283,7 +292,9 @@ impl<'m> Cx<'m> {
                 self.out.push(Diagnostic::warning(
                     "unused",
                     path,
-                    format!("purpose `{key}` appears in no activity, so the notice never mentions it"),
+                    format!(
+                        "purpose `{key}` appears in no activity, so the notice never mentions it"
+                    ),
                 ));
             }
         }
@@ -332,7 +343,10 @@ impl<'m> Cx<'m> {
                 .filter(|c| self.cat.has_category(c) && self.cat.traits(c).special)
                 .collect();
             if let Some(first) = special.first()
-                && self.regimes().iter().any(|r| matches!(r, Regime::Gdpr | Regime::UkGdpr))
+                && self
+                    .regimes()
+                    .iter()
+                    .any(|r| matches!(r, Regime::Gdpr | Regime::UkGdpr))
             {
                 for (i, p) in a.purposes.iter().enumerate() {
                     if let Some(purpose) = self.map.purposes.get(p)
@@ -397,15 +411,14 @@ impl<'m> Cx<'m> {
                 self.unknown(path.key("system"), "system", system, cands);
             }
             match (&ds.kind, &ds.connection_env) {
-                (ConnectorKind::Manual, _) => {
-                    if ds.instructions.is_none() {
-                        self.out.push(Diagnostic::warning(
-                            "manual-without-instructions",
-                            path.key("kind"),
-                            format!("manual datastore `{ds_key}` has no `instructions` for the person who completes its tasks"),
-                        ));
-                    }
+                (ConnectorKind::Manual, _) if ds.instructions.is_none() => {
+                    self.out.push(Diagnostic::warning(
+                        "manual-without-instructions",
+                        path.key("kind"),
+                        format!("manual datastore `{ds_key}` has no `instructions` for the person who completes its tasks"),
+                    ));
                 }
+                (ConnectorKind::Manual, _) => {}
                 (_, None) => self.out.push(
                     Diagnostic::error(
                         "missing-connection",
@@ -494,7 +507,8 @@ impl<'m> Cx<'m> {
         }
         match did_you_mean(reference, all.iter().map(String::as_str)) {
             Some(near) => format!("did you mean `{near}`?"),
-            None => "write `collection.field` or `datastore.collection.field` of a declared field".to_owned(),
+            None => "write `collection.field` or `datastore.collection.field` of a declared field"
+                .to_owned(),
         }
     }
 
@@ -638,7 +652,8 @@ impl<'m> Cx<'m> {
             let period = match Period::parse(&rule.period) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    self.out.push(Diagnostic::error("invalid-period", path.key("period"), e));
+                    self.out
+                        .push(Diagnostic::error("invalid-period", path.key("period"), e));
                     None
                 }
             };
@@ -795,9 +810,17 @@ impl<'m> Cx<'m> {
                     Diagnostic::error(
                         "response-time-exceeds-law",
                         path.key("response_days"),
-                        format!("the map promises answers within {} days, but {} allows at most {}", rights.response_days, r.label, r.response.describe()),
+                        format!(
+                            "the map promises answers within {} days, but {} allows at most {}",
+                            rights.response_days,
+                            r.label,
+                            r.response.describe()
+                        ),
                     )
-                    .with_help(format!("promise {} days or fewer", r.response.max_days().min(30))),
+                    .with_help(format!(
+                        "promise {} days or fewer",
+                        r.response.max_days().min(30)
+                    )),
                 );
             }
             if !rights.regimes.contains_key(regime) {
@@ -821,12 +844,19 @@ impl<'m> Cx<'m> {
                     self.out.push(Diagnostic::warning(
                         "right-not-offered",
                         path.key("regimes").key(regime.key()),
-                        format!("{} grants the right to `{}`, which the map does not list", rules(*regime).label, right_key(*required)),
+                        format!(
+                            "{} grants the right to `{}`, which the map does not list",
+                            rules(*regime).label,
+                            right_key(*required)
+                        ),
                     ));
                 }
             }
         }
-        if rights.contact.email.is_none() && rights.contact.url.is_none() && rights.contact.phone.is_none() {
+        if rights.contact.email.is_none()
+            && rights.contact.url.is_none()
+            && rights.contact.phone.is_none()
+        {
             self.out.push(Diagnostic::error(
                 "missing-contact",
                 path.key("contact"),

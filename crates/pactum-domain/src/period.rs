@@ -88,11 +88,24 @@ mod tests {
             ("6 months", "6 months"),
             ("2 weeks", "2 weeks"),
         ] {
-            assert_eq!(Period::parse(text).map(|p| p.to_string()).as_deref(), Ok(shown));
+            assert_eq!(
+                Period::parse(text).map(|p| p.to_string()).as_deref(),
+                Ok(shown)
+            );
         }
-        for bad in ["", "7", "seven years", "3 fortnights", "0 days", "1 day extra"] {
+        for bad in [
+            "",
+            "7",
+            "seven years",
+            "3 fortnights",
+            "0 days",
+            "1 day extra",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad:?} should not parse");
         }
-        assert!(Period::parse("7 years").map(|p| p.approx_days()) > Period::parse("6 years").map(|p| p.approx_days()));
+        assert!(
+            Period::parse("7 years").map(|p| p.approx_days())
+                > Period::parse("6 years").map(|p| p.approx_days())
+        );
     }
 }

@@ -198,7 +198,9 @@ pub fn right_label(right: Right) -> &'static str {
         Right::Rectification => "Have inaccurate data corrected",
         Right::Erasure => "Have your data erased",
         Right::Restriction => "Restrict how we use your data",
-        Right::Objection => "Object to processing based on legitimate interests or for direct marketing",
+        Right::Objection => {
+            "Object to processing based on legitimate interests or for direct marketing"
+        }
         Right::WithdrawConsent => "Withdraw consent at any time",
         Right::AutomatedDecisions => {
             "Not be subject to solely automated decisions with legal or similar effects"

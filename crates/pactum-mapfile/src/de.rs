@@ -124,7 +124,9 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         // Plain scalars keep their text, so `version: 3.1` reads as "3.1" where a string is wanted.
         match self.node.as_str() {
-            Some(s) => visitor.visit_str(s).map_err(|e: DeError| e.at(self.node.span)),
+            Some(s) => visitor
+                .visit_str(s)
+                .map_err(|e: DeError| e.at(self.node.span)),
             None => Err(self.invalid("a string")),
         }
     }

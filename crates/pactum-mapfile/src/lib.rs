@@ -22,4 +22,6 @@ mod load;
 pub mod report;
 pub mod yaml;
 
-pub use load::{LoadError, Loaded, Located, MAX_FILE_BYTES, SourceFile, load, load_and_check, load_str};
+pub use load::{
+    LoadError, Loaded, Located, MAX_FILE_BYTES, SourceFile, load, load_and_check, load_str,
+};

@@ -264,17 +264,19 @@ impl Loaded {
                     file: Some(index),
                     span: Some(e.span),
                     help: None,
-                    related: e
-                        .related
-                        .into_iter()
-                        .map(|(m, s)| (m, index, s))
-                        .collect(),
+                    related: e.related.into_iter().map(|(m, s)| (m, index, s)).collect(),
                 });
             }
         }
     }
 
-    fn push_file_error(&mut self, file: usize, code: &'static str, message: String, span: Option<Span>) {
+    fn push_file_error(
+        &mut self,
+        file: usize,
+        code: &'static str,
+        message: String,
+        span: Option<Span>,
+    ) {
         self.diagnostics.push(Located {
             severity: Severity::Error,
             code,
@@ -483,10 +485,12 @@ impl Loaded {
             Some(Segment::Key(k)) if !SINGLETONS.contains(&section.as_str()) => Some(k.clone()),
             _ => None,
         };
-        let owner = self
-            .owners
-            .get(&(section.clone(), item))
-            .or_else(|| self.owners.iter().find(|((s, _), _)| s == section).map(|(_, v)| v));
+        let owner = self.owners.get(&(section.clone(), item)).or_else(|| {
+            self.owners
+                .iter()
+                .find(|((s, _), _)| s == section)
+                .map(|(_, v)| v)
+        });
         let Some(&(file, section_span)) = owner else {
             return ((!self.files.is_empty()).then_some(0), None);
         };
@@ -555,7 +559,10 @@ fn explain(message: &str) -> (String, Option<String>) {
         if let Some(rest) = message.strip_prefix(prefix)
             && let Some((found, expected)) = rest.split_once(", expected ")
         {
-            return (format!("expected {}, found {found}", plain_expected(expected)), None);
+            return (
+                format!("expected {}, found {found}", plain_expected(expected)),
+                None,
+            );
         }
     }
     (message.to_owned(), None)

@@ -21,16 +21,17 @@ pub fn human(loaded: &Loaded) -> String {
 
 fn human_one(loaded: &Loaded, d: &Located, out: &mut String) {
     let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
-    let gutter = d
-        .span
-        .map(|s| s.start.line.to_string().len())
-        .unwrap_or(1);
+    let gutter = d.span.map(|s| s.start.line.to_string().len()).unwrap_or(1);
     let pad = " ".repeat(gutter);
     if let Some(file) = d.file {
         let path = loaded.files[file].path.display();
         match d.span {
             Some(span) => {
-                let _ = writeln!(out, "{pad}--> {path}:{}:{}", span.start.line, span.start.col);
+                let _ = writeln!(
+                    out,
+                    "{pad}--> {path}:{}:{}",
+                    span.start.line, span.start.col
+                );
                 snippet(&loaded.files[file].text, span, &pad, out);
             }
             None => {
@@ -40,7 +41,11 @@ fn human_one(loaded: &Loaded, d: &Located, out: &mut String) {
     }
     for (note, file, span) in &d.related {
         let path = loaded.files[*file].path.display();
-        let _ = writeln!(out, "{pad} = note: {note}: {path}:{}:{}", span.start.line, span.start.col);
+        let _ = writeln!(
+            out,
+            "{pad} = note: {note}: {path}:{}:{}",
+            span.start.line, span.start.col
+        );
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "{pad} = help: {help}");
@@ -74,7 +79,11 @@ pub fn summary(loaded: &Loaded) -> String {
         .count();
     let warnings = loaded.diagnostics.len() - errors;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 fn location(loaded: &Loaded, d: &Located) -> Value {

@@ -298,8 +298,11 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, tagged: bool, span: Span) -> 
 fn looks_like_float(t: &str) -> bool {
     let t = t.strip_prefix(['-', '+']).unwrap_or(t);
     !t.is_empty()
-        && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
-        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && t.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
 }
 
 #[cfg(test)]
@@ -319,7 +322,14 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["an integer", "a number", "a boolean", "null", "a string", "a string"]
+            [
+                "an integer",
+                "a number",
+                "a boolean",
+                "null",
+                "a string",
+                "a string"
+            ]
         );
         assert_eq!(n.get("b").and_then(|(_, v)| v.as_str()), Some("3.1"));
     }
@@ -368,7 +378,9 @@ mod tests {
     fn small_aliases_expand() {
         let n = tree("base: &b {x: 1}\nother: *b\n");
         assert_eq!(
-            n.get("other").and_then(|(_, v)| v.get("x")).and_then(|(_, x)| x.as_str()),
+            n.get("other")
+                .and_then(|(_, v)| v.get("x"))
+                .and_then(|(_, x)| x.as_str()),
             Some("1")
         );
     }

@@ -33,7 +33,10 @@ fn base_map_is_clean() {
 #[test]
 fn sale_contradicts_no_sale_promise() {
     check(
-        &[("    withdraw: Unsubscribe link.\n", "    withdraw: Unsubscribe link.\n    sale: true\n")],
+        &[(
+            "    withdraw: Unsubscribe link.\n",
+            "    withdraw: Unsubscribe link.\n    sale: true\n",
+        )],
         &["promise-no-sale@21"],
     );
 }
@@ -41,7 +44,10 @@ fn sale_contradicts_no_sale_promise() {
 #[test]
 fn sharing_contradicts_no_sharing_promise() {
     check(
-        &[("    withdraw: Unsubscribe link.\n", "    withdraw: Unsubscribe link.\n    sharing: true\n")],
+        &[(
+            "    withdraw: Unsubscribe link.\n",
+            "    withdraw: Unsubscribe link.\n    sharing: true\n",
+        )],
         &["promise-no-sharing@21"],
     );
 }
@@ -50,7 +56,10 @@ fn sharing_contradicts_no_sharing_promise() {
 fn sale_needs_gpc_and_opt_out_when_not_promised_away() {
     check(
         &[
-            ("    withdraw: Unsubscribe link.\n", "    withdraw: Unsubscribe link.\n    sale: true\n"),
+            (
+                "    withdraw: Unsubscribe link.\n",
+                "    withdraw: Unsubscribe link.\n    sale: true\n",
+            ),
             ("  no_sale: true\n", ""),
             ("  gpc: honour\n", "  gpc: not_honoured\n"),
         ],
@@ -75,23 +84,38 @@ fn special_category_needs_an_article_9_condition() {
 
 #[test]
 fn transfer_without_adequacy_or_mechanism() {
-    check(&[("    transfer: dpf\n", "")], &[
-        "transfer-without-safeguard@52",
-        "transfer-without-safeguard@52",
-    ]);
+    check(
+        &[("    transfer: dpf\n", "")],
+        &[
+            "transfer-without-safeguard@52",
+            "transfer-without-safeguard@52",
+        ],
+    );
     // DPF only covers the US.
-    check(&[("countries: [US]", "countries: [IN]")], &[
-        "transfer-without-safeguard@52",
-        "transfer-without-safeguard@52",
-    ]);
+    check(
+        &[("countries: [US]", "countries: [IN]")],
+        &[
+            "transfer-without-safeguard@52",
+            "transfer-without-safeguard@52",
+        ],
+    );
     // Adequate destinations need nothing.
-    check(&[("countries: [US]", "countries: [JP]"), ("    transfer: dpf\n", "")], &[]);
+    check(
+        &[
+            ("countries: [US]", "countries: [JP]"),
+            ("    transfer: dpf\n", ""),
+        ],
+        &[],
+    );
 }
 
 #[test]
 fn personal_data_without_retention() {
     check(
-        &[("{categories: [user.contact, user.name]}", "{categories: [user.contact]}")],
+        &[(
+            "{categories: [user.contact, user.name]}",
+            "{categories: [user.contact]}",
+        )],
         &["no-retention-rule@25"],
     );
     // A rule by collection covers a field's categories in that collection, but not the activity's.
@@ -106,13 +130,19 @@ fn personal_data_without_retention() {
 
 #[test]
 fn consent_without_withdrawal() {
-    check(&[("    withdraw: Unsubscribe link.\n", "")], &["consent-without-withdrawal@16"]);
+    check(
+        &[("    withdraw: Unsubscribe link.\n", "")],
+        &["consent-without-withdrawal@16"],
+    );
 }
 
 #[test]
 fn processor_receiving_uncovered_categories() {
     check(
-        &[("categories: [user.contact.email]\n    countries", "categories: [user.contact.email, user.device.ip_address]\n    countries")],
+        &[(
+            "categories: [user.contact.email]\n    countries",
+            "categories: [user.contact.email, user.device.ip_address]\n    countries",
+        )],
         &["processor-categories-not-covered@51"],
     );
 }
@@ -120,17 +150,23 @@ fn processor_receiving_uncovered_categories() {
 #[test]
 fn datastore_without_identity_path() {
     check(
-        &[("user_id: {references: [users.id], erasure: delete_row}", "customer_name: {categories: [user.name], erasure: nullify}")],
+        &[(
+            "user_id: {references: [users.id], erasure: delete_row}",
+            "customer_name: {categories: [user.name], erasure: nullify}",
+        )],
         &["no-identity-path@42"],
     );
 }
 
 #[test]
 fn response_time_longer_than_the_law_allows() {
-    check(&[("response_days: 30", "response_days: 45")], &[
-        "response-time-exceeds-law@61",
-        "response-time-exceeds-law@61",
-    ]);
+    check(
+        &[("response_days: 30", "response_days: 45")],
+        &[
+            "response-time-exceeds-law@61",
+            "response-time-exceeds-law@61",
+        ],
+    );
 }
 
 #[test]
@@ -153,50 +189,79 @@ fn children_without_age_rule() {
 
 #[test]
 fn dangling_references() {
-    check(&[("purposes: [service, news]", "purposes: [service, newz]")], &[
-        "unused@16",
-        "unknown-reference@26",
-    ]);
-    check(&[("subjects: [customer]", "subjects: [custmer]")], &[
-        "unused@10",
-        "unknown-reference@24",
-    ]);
-    check(&[("systems: [app]", "systems: [ap]")], &["unknown-reference@28"]);
-    check(&[("references: [users.id]", "references: [users.uid]")], &["unknown-reference@44"]);
-    check(&[("processors: [host]", "processors: [hots]")], &["unknown-reference@30"]);
-    check(&[("categories: [user.contact.email, user.name]", "categories: [user.contact.emial, user.name]")], &[
-        "unknown-reference@25",
-        // The processor's email is no longer covered by any activity: a real second problem.
-        "processor-categories-not-covered@51",
-    ]);
+    check(
+        &[("purposes: [service, news]", "purposes: [service, newz]")],
+        &["unused@16", "unknown-reference@26"],
+    );
+    check(
+        &[("subjects: [customer]", "subjects: [custmer]")],
+        &["unused@10", "unknown-reference@24"],
+    );
+    check(
+        &[("systems: [app]", "systems: [ap]")],
+        &["unknown-reference@28"],
+    );
+    check(
+        &[("references: [users.id]", "references: [users.uid]")],
+        &["unknown-reference@44"],
+    );
+    check(
+        &[("processors: [host]", "processors: [hots]")],
+        &["unknown-reference@30"],
+    );
+    check(
+        &[(
+            "categories: [user.contact.email, user.name]",
+            "categories: [user.contact.emial, user.name]",
+        )],
+        &[
+            "unknown-reference@25",
+            // The processor's email is no longer covered by any activity: a real second problem.
+            "processor-categories-not-covered@51",
+        ],
+    );
 }
 
 #[test]
 fn payment_cards_while_promising_not_to_store_them() {
     check(
-        &[("          total: {}", "          card: {categories: [user.financial.credit_card], erasure: nullify}")],
+        &[(
+            "          total: {}",
+            "          card: {categories: [user.financial.credit_card], erasure: nullify}",
+        )],
         &["promise-no-payment-card-storage@45", "no-retention-rule@45"],
     );
 }
 
 #[test]
 fn inline_secrets_are_refused() {
-    check(&[("connection_env: APP_DB_URL", "connection_env: \"postgres://u:pw@h/db\"")], &[
-        "inline-secret@35",
-    ]);
+    check(
+        &[(
+            "connection_env: APP_DB_URL",
+            "connection_env: \"postgres://u:pw@h/db\"",
+        )],
+        &["inline-secret@35"],
+    );
 }
 
 #[test]
 fn legitimate_interests_need_a_balancing_note() {
-    check(&[("{gdpr: contract, uk_gdpr: contract}", "{gdpr: legitimate_interests, uk_gdpr: contract}")], &[
-        "legitimate-interest-without-balancing@15",
-    ]);
+    check(
+        &[(
+            "{gdpr: contract, uk_gdpr: contract}",
+            "{gdpr: legitimate_interests, uk_gdpr: contract}",
+        )],
+        &["legitimate-interest-without-balancing@15"],
+    );
 }
 
 #[test]
 fn automated_decisions_contradict_the_promise() {
     check(
-        &[("    description: Running the service.\n", "    description: Running the service.\n    automated_decisions: true\n")],
+        &[(
+            "    description: Running the service.\n",
+            "    description: Running the service.\n    automated_decisions: true\n",
+        )],
         &["promise-no-automated-decisions@15"],
     );
 }
@@ -209,7 +274,15 @@ fn every_problem_in_one_pass() {
         ("kind: postgres", "kind: postgress"),
         ("  no_sale: true\n", "  no_sael: true\n"),
     ]);
-    for code in ["unknown-reference", "response-time-exceeds-law", "invalid-value", "unknown-key"] {
-        assert!(found.iter().any(|d| d.starts_with(code)), "{code} missing from {found:?}");
+    for code in [
+        "unknown-reference",
+        "response-time-exceeds-law",
+        "invalid-value",
+        "unknown-key",
+    ] {
+        assert!(
+            found.iter().any(|d| d.starts_with(code)),
+            "{code} missing from {found:?}"
+        );
     }
 }

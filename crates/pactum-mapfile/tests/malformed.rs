@@ -44,17 +44,31 @@ fn duplicate_keys_in_one_file() {
 #[test]
 fn duplicate_keys_across_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("a.yml"), "subjects:\n  customer: {name: A}\n").expect("write");
-    std::fs::write(dir.path().join("b.yml"), "subjects:\n  customer: {name: B}\n").expect("write");
+    std::fs::write(
+        dir.path().join("a.yml"),
+        "subjects:\n  customer: {name: A}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("b.yml"),
+        "subjects:\n  customer: {name: B}\n",
+    )
+    .expect("write");
     let loaded = load_and_check(dir.path()).expect("loads");
     let dup = loaded
         .diagnostics
         .iter()
         .find(|d| d.code == "duplicate-key")
         .expect("duplicate reported");
-    assert_eq!(loaded.files[dup.file.expect("file")].path, dir.path().join("b.yml"));
+    assert_eq!(
+        loaded.files[dup.file.expect("file")].path,
+        dir.path().join("b.yml")
+    );
     assert_eq!(dup.related.len(), 1);
-    assert_eq!(loaded.files[dup.related[0].1].path, dir.path().join("a.yml"));
+    assert_eq!(
+        loaded.files[dup.related[0].1].path,
+        dir.path().join("a.yml")
+    );
 }
 
 #[test]
@@ -101,10 +115,16 @@ fn huge_file_is_refused_without_reading_it() {
 #[test]
 fn missing_path_and_empty_directory_are_errors() {
     let err = load_and_check(Path::new("/nonexistent/pactum-map")).expect_err("missing");
-    assert_eq!(err.to_string(), "/nonexistent/pactum-map: no such file or directory");
+    assert_eq!(
+        err.to_string(),
+        "/nonexistent/pactum-map: no such file or directory"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let err = load_and_check(dir.path()).expect_err("empty");
-    assert!(err.to_string().ends_with("no .yml or .yaml files in this directory"));
+    assert!(
+        err.to_string()
+            .ends_with("no .yml or .yaml files in this directory")
+    );
 }
 
 #[test]
@@ -132,10 +152,22 @@ fn json_and_sarif_carry_positions() {
 #[test]
 fn garbage_never_panics() {
     let samples = [
-        "", "---", "...", ":", "- - -", "{", "[[[[", "a: b: c", "? x\n: y", "a: !!binary xx",
-        "organisation: {regimes: [martian]}", "datastores: {d: {kind: redis, collections: {k: {fields: {f: {erasure: {fixed: }}}}}}}",
+        "",
+        "---",
+        "...",
+        ":",
+        "- - -",
+        "{",
+        "[[[[",
+        "a: b: c",
+        "? x\n: y",
+        "a: !!binary xx",
+        "organisation: {regimes: [martian]}",
+        "datastores: {d: {kind: redis, collections: {k: {fields: {f: {erasure: {fixed: }}}}}}}",
         "retention: {r: {applies_to: {}, period: forever, from: {field: }, action: shred}}",
-        "\t\tbad: indent", "a: *unknown", "&x a: 1",
+        "\t\tbad: indent",
+        "a: *unknown",
+        "&x a: 1",
     ];
     for text in samples {
         let _ = load_str("g.yml", text);

@@ -58,8 +58,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 writeln!(stdout, "{}", report::summary(&loaded))?;
             }
         }
-        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&report::json(&loaded))?)?,
-        Format::Sarif => writeln!(stdout, "{}", serde_json::to_string_pretty(&report::sarif(&loaded))?)?,
+        Format::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&report::json(&loaded))?
+        )?,
+        Format::Sarif => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&report::sarif(&loaded))?
+        )?,
     }
     let warnings = loaded
         .diagnostics

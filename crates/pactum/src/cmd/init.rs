@@ -27,7 +27,10 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     for (name, _) in SCAFFOLD {
         let path = dir.join(name);
         if path.exists() {
-            bail!("{} already exists; refusing to overwrite it", path.display());
+            bail!(
+                "{} already exists; refusing to overwrite it",
+                path.display()
+            );
         }
     }
     for (name, text) in SCAFFOLD {
