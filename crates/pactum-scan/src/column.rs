@@ -72,6 +72,12 @@ impl ColumnProfile {
         &self.hint
     }
 
+    /// Reports the profile under another name (a JSON key path) while keeping
+    /// the hint read from the original name.
+    pub(crate) fn rename(&mut self, name: &str) {
+        self.name = name.to_owned();
+    }
+
     /// The column name.
     pub fn name(&self) -> &str {
         &self.name

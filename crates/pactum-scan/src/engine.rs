@@ -67,8 +67,6 @@ enum Pat {
     AddressUs,
     AddressUk,
     AddressStreet,
-    SecretHex,
-    SecretToken,
 }
 
 const MONTHS: &str = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?";
@@ -122,8 +120,10 @@ const STREET_TYPES: &[&str] = &[
 /// Secondary unit designators: USPS Publication 28, appendix C2.
 const UNIT: &str = r"(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Building|Fl|Floor|Rm|Room|Dept|Lot|Trlr|Flat|Ph|Penthouse|#)\.? ?#?[A-Za-z0-9-]{1,8}";
 
-/// A capitalised word, as in street and city names (Unicode letters allowed).
-const CAPWORD: &str = r"\p{Lu}[\p{L}'’.-]*";
+/// A capitalised word, as in street and city names. Latin-1 letters only:
+/// full Unicode classes make the lazy DFA several times larger and slower to
+/// warm up, and US/UK addresses are written in Latin script.
+const CAPWORD: &str = r"[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*";
 
 fn patterns() -> Vec<(Pat, String)> {
     let streets = STREET_TYPES.join("|");
@@ -135,7 +135,7 @@ fn patterns() -> Vec<(Pat, String)> {
         (
             Pat::SecretPrefixed,
             format!(
-                r"{b}(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{{16}}|gh[pousr]_[A-Za-z0-9]{{36,251}}|github_pat_[A-Za-z0-9_]{{60,255}}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{{16,247}}|xox[abposr]-[A-Za-z0-9-]{{10,250}}|AIza[0-9A-Za-z_-]{{35}}|glpat-[A-Za-z0-9_-]{{20}}|npm_[A-Za-z0-9]{{36}}|SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}|shpat_[a-fA-F0-9]{{32}}){b}"
+                r"{b}(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{{16}}|gh[pousr]_[A-Za-z0-9]{{36}}[A-Za-z0-9]*|github_pat_[A-Za-z0-9_]{{60}}[A-Za-z0-9_]*|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{{16}}[A-Za-z0-9]*|xox[abposr]-[A-Za-z0-9-]{{10}}[A-Za-z0-9-]*|AIza[0-9A-Za-z_-]{{35}}|glpat-[A-Za-z0-9_-]{{20}}|npm_[A-Za-z0-9]{{36}}|SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}|shpat_[a-fA-F0-9]{{32}}){b}"
             ),
         ),
         (
@@ -149,13 +149,13 @@ fn patterns() -> Vec<(Pat, String)> {
         (
             Pat::Email,
             format!(
-                r"{b}[A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}}@[A-Za-z0-9](?:[A-Za-z0-9-]{{0,62}}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{{0,62}}[A-Za-z0-9])?)*\.[A-Za-z]{{2,24}}{b}"
+                r"{b}[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z][A-Za-z]+{b}"
             ),
         ),
         (
             Pat::Iban,
             format!(
-                r"{b}[A-Z]{{2}}\d{{2}}(?:[A-Z0-9]{{11,30}}|(?: [A-Z0-9]{{4}}){{2,7}}(?: [A-Z0-9]{{1,4}})?){b}"
+                r"{b}[A-Z]{{2}}\d{{2}}(?:[A-Z0-9]{{11}}[A-Z0-9]*|(?: [A-Z0-9]{{4}}){{2,7}}(?: [A-Z0-9]{{1,4}})?){b}"
             ),
         ),
         (
@@ -226,8 +226,6 @@ fn patterns() -> Vec<(Pat, String)> {
                 r"{b}\d{{1,6}}[A-Za-z]?(?: (?:[NSEW]\.?|{CAPWORD})){{0,4}} (?:{streets})\.?(?:,? {UNIT})?{b}"
             ),
         ),
-        (Pat::SecretHex, format!(r"{b}[0-9a-fA-F]{{32,128}}{b}")),
-        (Pat::SecretToken, format!(r"{b}[A-Za-z0-9_-]{{32,256}}{b}")),
     ];
     v
 }
@@ -331,6 +329,11 @@ pub struct Scanner {
     /// American plan the line number never decides validity, so one libphonenumber
     /// lookup per exchange is enough.
     nanp_cache: Mutex<HashMap<u32, bool, BuildHasherDefault<Fnv>>>,
+    /// International validity by (digit count, first six digits): country
+    /// code plus area or mobile prefix and the length decide validity in
+    /// libphonenumber's metadata; subscriber digits past the prefix do not.
+    /// Parsing is slow (regex-cache lookups), so each prefix is parsed once.
+    intl_cache: Mutex<HashMap<u64, bool, BuildHasherDefault<Fnv>>>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -410,7 +413,13 @@ impl Scanner {
         let sources: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
         let re = Regex::builder()
             .syntax(syntax::Config::new().unicode(true).utf8(true))
-            .configure(Regex::config().match_kind(regex_automata::MatchKind::LeftmostFirst))
+            .configure(
+                Regex::config()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    // The union of all patterns is a large automaton: give the
+                    // lazy DFA room so it does not fall back to the PikeVM.
+                    .hybrid_cache_capacity(64 << 20),
+            )
             .build_many(&sources)
             .map_err(|e| ScanError::Pattern(Box::new(e)))?;
         let ctx = AhoCorasick::builder()
@@ -428,6 +437,7 @@ impl Scanner {
             street_types: STREET_TYPES.iter().map(|s| s.to_ascii_lowercase()).collect(),
             opts,
             nanp_cache: Mutex::new(HashMap::default()),
+            intl_cache: Mutex::new(HashMap::default()),
         })
     }
 
@@ -452,6 +462,7 @@ impl Scanner {
 
     fn scan_with(&self, text: &[u8], hint: &FieldHint, whole: bool, out: &mut Vec<Finding>) {
         let first = out.len();
+        let mut claimed: Vec<(usize, usize)> = Vec::new();
         let mut pos = 0;
         let mut last_end = 0;
         while pos < text.len() {
@@ -462,6 +473,7 @@ impl Scanner {
             let pat = self.pats[m.pattern().as_usize()];
             match self.validate(pat, text, m.start(), m.end(), last_end, hint, whole) {
                 Some(a) => {
+                    claimed.push((a.start, a.end));
                     if a.score >= self.opts.min_score {
                         out.push(Finding {
                             kind: a.kind,
@@ -479,8 +491,56 @@ impl Scanner {
                 pos += 1;
             }
         }
-        self.scan_names(text, hint, whole, first, out);
+        let before = out.len();
+        self.scan_generic_secrets(text, hint, &claimed, out);
+        if out.len() > before {
+            claimed.extend(out[before..].iter().map(|f| (f.start, f.end)));
+            claimed.sort_unstable();
+        }
+        self.scan_names(text, hint, whole, &claimed, out);
         out[first..].sort_by_key(|f| (f.start, f.end));
+    }
+
+    /// Pass 1b: long random-looking tokens (hex or mixed-case alphanumeric)
+    /// within a few words after a key-like word ("key", "token", "secret"...),
+    /// or anywhere in a field whose name announces a secret. Bare tokens
+    /// without that context (commit hashes, ids) are not reported. A plain
+    /// byte loop finds runs of token bytes; only runs of 24+ bytes are checked.
+    fn scan_generic_secrets(
+        &self,
+        text: &[u8],
+        hint: &FieldHint,
+        claimed: &[(usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
+        let field = hint.expect == Some(PiiType::Secret);
+        let n = text.len();
+        let mut i = 0;
+        while i < n {
+            if !is_token_byte(text[i]) {
+                i += 1;
+                continue;
+            }
+            let st = i;
+            while i < n && is_token_byte(text[i]) {
+                i += 1;
+            }
+            if i - st < 24 || (st > 0 && is_word_byte(text[st - 1])) {
+                continue;
+            }
+            let end = if text[i - 1] == b'=' { i } else { i };
+            if random_token(&text[st..end])
+                && !overlaps_claimed(claimed, st, end)
+                && (field || self.context_before(text, st, 48, 0) & C_SECRET != 0)
+            {
+                out.push(Finding {
+                    kind: PiiType::Secret,
+                    start: st,
+                    end,
+                    score: 0.8,
+                });
+            }
+        }
     }
 
     /// Context categories found in `text[from..to]`, whole words only.
@@ -536,28 +596,13 @@ impl Scanner {
             Pat::SecretPrefixed => accept(PiiType::Secret, 0.95),
             Pat::SecretPem => accept(PiiType::Secret, 0.99),
             Pat::SecretJwt => accept(PiiType::Secret, 0.85),
-            Pat::SecretHex | Pat::SecretToken => {
-                let has_ctx = self.context_before(text, start, 32, last_end) & C_SECRET != 0
-                    || hint.expect == Some(PiiType::Secret);
-                if !has_ctx {
-                    return None;
-                }
-                let e = validate::entropy(s);
-                let ok = if pat == Pat::SecretHex {
-                    e > 3.0
-                } else {
-                    e > 4.0
-                        && s.iter().any(u8::is_ascii_digit)
-                        && s.iter().any(u8::is_ascii_uppercase)
-                        && s.iter().any(u8::is_ascii_lowercase)
-                };
-                if ok { accept(PiiType::Secret, 0.8) } else { None }
-            }
             Pat::Email => {
                 let at = memchr::memchr(b'@', s)?;
                 let (local, domain) = (&s[..at], &s[at + 1..]);
                 if local.len() > 64
                     || domain.len() > 253
+                    || domain.split(|b| *b == b'.').any(|l| l.len() > 63)
+                    || domain.rsplit(|b| *b == b'.').next().is_some_and(|tld| tld.len() > 24)
                     || local.starts_with(b".")
                     || local.ends_with(b".")
                     || memchr::memmem::find(local, b"..").is_some()
@@ -598,15 +643,26 @@ impl Scanner {
                 if prev == b'-' || prev == b'.' || next == b'-' || (next == b'.' && next2.is_ascii_digit()) {
                     return None;
                 }
-                let digits: Vec<u8> = s.iter().copied().filter(u8::is_ascii_digit).collect();
-                let seps: Vec<u8> = s.iter().copied().filter(|b| !b.is_ascii_digit()).collect();
-                if seps.windows(2).any(|w| w[0] != w[1]) {
+                let mut digits = [0u8; 19];
+                let mut nd = 0;
+                let mut sep = None;
+                for &c in s {
+                    if c.is_ascii_digit() {
+                        if nd == digits.len() {
+                            return None;
+                        }
+                        digits[nd] = c;
+                        nd += 1;
+                    } else if sep.is_some_and(|x| x != c) {
+                        return None;
+                    } else {
+                        sep = Some(c);
+                    }
+                }
+                if !validate::card_number(&digits[..nd]) {
                     return None;
                 }
-                if !validate::card_number(&digits) {
-                    return None;
-                }
-                accept(PiiType::CreditCard, if seps.is_empty() { 0.9 } else { 0.95 })
+                accept(PiiType::CreditCard, if sep.is_none() { 0.9 } else { 0.95 })
             }
             Pat::Ssn | Pat::SsnPlain => {
                 if prev == b'-' || next == b'-' || prev == b'+' {
@@ -742,6 +798,27 @@ impl Scanner {
         valid
     }
 
+    fn intl_valid(&self, s: &str, ndigits: usize) -> bool {
+        let prefix = s
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .take(6)
+            .fold(0u64, |a, b| a * 10 + u64::from(b - b'0'));
+        let key = prefix * 100 + ndigits as u64;
+        if let Ok(cache) = self.intl_cache.lock() {
+            if let Some(&v) = cache.get(&key) {
+                return v;
+            }
+        }
+        let valid = phonenumber::parse(None, s)
+            .map(|n| phonenumber::is_valid(&n))
+            .unwrap_or(false);
+        if let Ok(mut cache) = self.intl_cache.lock() {
+            cache.insert(key, valid);
+        }
+        valid
+    }
+
     fn phone_intl(&self, text: &[u8], start: usize, end: usize, last_end: usize) -> Option<Accept> {
         let prev = if start > 0 { text[start - 1] } else { b' ' };
         if is_word_byte(prev) {
@@ -761,8 +838,8 @@ impl Scanner {
                 if ndigits < 7 {
                     return None;
                 }
-            } else if let Ok(n) = phonenumber::parse(None, s) {
-                if phonenumber::is_valid(&n) {
+            } else if self.intl_valid(s, ndigits) {
+                {
                     let ctx = self.context_before(text, start, 32, last_end) & C_PHONE != 0;
                     return Some(Accept {
                         kind: PiiType::Phone,
@@ -857,36 +934,80 @@ impl Scanner {
         })
     }
 
-    /// Pass 2: person names from capitalised word runs.
-    fn scan_names(&self, text: &[u8], hint: &FieldHint, whole: bool, first: usize, out: &mut Vec<Finding>) {
-        let claimed: Vec<(usize, usize)> = out[first..].iter().map(|f| (f.start, f.end)).collect();
+    /// Pass 2: person names from runs of capitalised words. Only positions
+    /// that start a capitalised word are looked at, so lower-case text costs
+    /// one byte comparison per byte.
+    fn scan_names(
+        &self,
+        text: &[u8],
+        hint: &FieldHint,
+        whole: bool,
+        claimed: &[(usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
         let dicts = names::dictionaries();
-        let mut buf = String::new();
-        let mut toks: Vec<Tok> = Vec::new();
         let person_field = hint.expect == Some(PiiType::Person);
-        tokenize(text, &mut toks);
+        let mut buf = String::new();
+        let mut run: Vec<(usize, usize)> = Vec::with_capacity(8);
+        let n = text.len();
         let mut i = 0;
-        while i < toks.len() {
-            if !toks[i].cap {
+        while i < n {
+            let b = text[i];
+            if !(b.is_ascii_uppercase() || b >= 0xC3)
+                || (i > 0 && (is_word_byte(text[i - 1]) || matches!(text[i - 1], b'\'' | b'-')))
+            {
                 i += 1;
                 continue;
             }
-            // Grow a run of capitalised words joined by single spaces (particles
-            // and middle initials may sit inside).
-            let mut j = i;
-            while j + 1 < toks.len() && toks[j + 1].start == toks[j].end + 1 && text[toks[j].end] == b' '
-            {
-                let n = &toks[j + 1];
-                let word = std::str::from_utf8(&text[n.start..n.end]).unwrap_or("");
-                if n.cap || (names::is_particle(word) && j + 2 < toks.len() && toks[j + 2].cap) {
-                    j += 1;
-                } else {
+            let (e, cap) = word_at(text, i);
+            if !cap {
+                i = e.max(i + 1);
+                continue;
+            }
+            run.clear();
+            run.push((i, e));
+            let mut j = e;
+            while run.len() < 8 && j + 1 < n && text[j] == b' ' {
+                let (e2, cap2) = word_at(text, j + 1);
+                if e2 == j + 1 {
                     break;
                 }
+                if cap2 {
+                    run.push((j + 1, e2));
+                    j = e2;
+                    continue;
+                }
+                // A particle inside a name: "Ana de la Cruz", "Ludwig van Beethoven".
+                let mut k = j + 1;
+                let mut parts = Vec::new();
+                let mut ok = false;
+                while parts.len() < 3 {
+                    let (pe, pcap) = word_at(text, k);
+                    if pe == k {
+                        break;
+                    }
+                    if pcap {
+                        ok = !parts.is_empty();
+                        parts.push((k, pe));
+                        break;
+                    }
+                    if !std::str::from_utf8(&text[k..pe]).is_ok_and(names::is_particle)
+                        || text.get(pe) != Some(&b' ')
+                    {
+                        break;
+                    }
+                    parts.push((k, pe));
+                    k = pe + 1;
+                }
+                if ok {
+                    j = parts.last().map_or(j, |p| p.1);
+                    run.extend(parts);
+                    continue;
+                }
+                break;
             }
-            let run_end = j;
-            self.eval_run(text, &toks, i, run_end, dicts, &mut buf, &claimed, person_field, whole, out);
-            i = run_end + 1;
+            self.eval_run(text, &run, dicts, &mut buf, claimed, person_field, whole, out);
+            i = j.max(i + 1);
         }
     }
 
@@ -894,9 +1015,7 @@ impl Scanner {
     fn eval_run(
         &self,
         text: &[u8],
-        toks: &[Tok],
-        mut a: usize,
-        mut b: usize,
+        run: &[(usize, usize)],
         dicts: &names::Dictionaries,
         buf: &mut String,
         claimed: &[(usize, usize)],
@@ -904,29 +1023,29 @@ impl Scanner {
         whole: bool,
         out: &mut Vec<Finding>,
     ) {
-        let word = |k: usize| std::str::from_utf8(&text[toks[k].start..toks[k].end]).unwrap_or("");
-        let stop = |k: usize, buf: &mut String| {
-            names::fold_into(word(k), buf) && names::is_stopword(buf)
-        };
+        let word = |k: usize| std::str::from_utf8(&text[run[k].0..run[k].1]).unwrap_or("");
+        let stop = |k: usize, buf: &mut String| names::fold_into(word(k), buf) && names::is_stopword(buf);
         // Leading and trailing stop words ("Customer", "Please") are not part of the name.
+        let (mut a, mut b) = (0usize, run.len() - 1);
         let mut lead_ctx = false;
         while a <= b && stop(a, buf) {
             lead_ctx |= PERSON_BEFORE.binary_search(&buf.as_str()).is_ok();
             a += 1;
         }
-        while b >= a && b > 0 && stop(b, buf) {
-            b -= 1;
-        }
         if a > b {
             return;
         }
-        let (start, end) = (toks[a].start, toks[b].end);
-        if claimed.iter().any(|&(s, e)| s < end && start < e) {
+        while b > a && stop(b, buf) {
+            b -= 1;
+        }
+        let (start, end) = (run[a].0, run[b].1);
+        if overlaps_claimed(claimed, start, end) {
             return;
         }
         let n_words = b - a + 1;
         // Whole-field names: a `name` column value of 1-4 capitalised words.
-        let whole_field = whole && person_field && start == first_non_space(text) && end == last_non_space(text);
+        let whole_field =
+            whole && person_field && start == first_non_space(text) && end == last_non_space(text);
         if n_words < 2 && !whole_field {
             return;
         }
@@ -935,7 +1054,7 @@ impl Scanner {
             // not names; look for a first-last pair inside instead.
             for k in a..b {
                 if lookup_first(dicts, word(k), buf) && lookup_last(dicts, word(k + 1), buf) {
-                    self.push_person(claimed, toks[k].start, toks[k + 1].end, 0.7, out);
+                    self.push_person(claimed, run[k].0, run[k + 1].1, 0.7, out);
                 }
             }
             return;
@@ -948,15 +1067,13 @@ impl Scanner {
             (false, true) => 0.4,
             (false, false) => 0.0,
         };
-        let before = prev_word(text, toks, a);
-        let after = next_word(text, toks, b);
-        let ctx_before = lead_ctx
-            || before
-                .map(|w| names::fold_into(w, buf) && PERSON_BEFORE.binary_search(&buf.as_str()).is_ok())
-                .unwrap_or(false);
-        let ctx_after = after
-            .map(|w| names::fold_into(w, buf) && PERSON_AFTER.binary_search(&buf.as_str()).is_ok())
-            .unwrap_or(false);
+        let in_list = |w: &[u8], list: &[&str], buf: &mut String| {
+            std::str::from_utf8(w).is_ok_and(|w| {
+                names::fold_into(w, buf) && list.binary_search(&buf.as_str()).is_ok()
+            })
+        };
+        let ctx_before = lead_ctx || prev_word(text, start).is_some_and(|w| in_list(w, PERSON_BEFORE, buf));
+        let ctx_after = next_word(text, end).is_some_and(|w| in_list(w, PERSON_AFTER, buf));
         if ctx_before || ctx_after {
             score = if score == 0.0 { 0.6 } else { (score + 0.3).min(0.95) };
         }
@@ -971,7 +1088,7 @@ impl Scanner {
     }
 
     fn push_person(&self, claimed: &[(usize, usize)], start: usize, end: usize, score: f32, out: &mut Vec<Finding>) {
-        if claimed.iter().any(|&(s, e)| s < end && start < e) {
+        if overlaps_claimed(claimed, start, end) {
             return;
         }
         out.push(Finding {
@@ -981,6 +1098,36 @@ impl Scanner {
             score,
         });
     }
+}
+
+/// True when `start..end` overlaps a span of `claimed` (sorted by start, and
+/// non-overlapping, so the ends are sorted too).
+fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> bool {
+    let i = claimed.partition_point(|&(_, e)| e <= start);
+    claimed.get(i).is_some_and(|&(s, _)| s < end)
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=')
+}
+
+/// A credential-looking token: 32+ hex digits mixing digits and letters, or
+/// 24+ characters mixing digits, upper and lower case, with high entropy.
+fn random_token(tok: &[u8]) -> bool {
+    let tok = tok.strip_suffix(b"=").unwrap_or(tok);
+    if tok.len() > 512 {
+        return false;
+    }
+    let digits = tok.iter().any(u8::is_ascii_digit);
+    let hex = tok.iter().all(u8::is_ascii_hexdigit);
+    if hex && tok.len() >= 32 {
+        return digits && tok.iter().any(u8::is_ascii_alphabetic) && validate::entropy(tok) > 3.0;
+    }
+    tok.len() >= 24
+        && digits
+        && tok.iter().any(u8::is_ascii_uppercase)
+        && tok.iter().any(u8::is_ascii_lowercase)
+        && validate::entropy(tok) > 4.0
 }
 
 fn first_non_space(t: &[u8]) -> usize {
@@ -999,100 +1146,83 @@ fn lookup_last(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
     names::lookup(w, buf, |k| d.is_last(k) && !names::is_stopword(k))
 }
 
-/// The word right before token `k` on the same line (skipping one space or
-/// punctuation like `(`), if any.
-fn prev_word<'t>(text: &'t [u8], toks: &[Tok], k: usize) -> Option<&'t str> {
-    if k == 0 {
-        return None;
+/// The ASCII word right before `at` on the same line, skipping up to three
+/// bytes of spaces or brackets (not a full stop).
+fn prev_word(text: &[u8], at: usize) -> Option<&[u8]> {
+    let mut i = at;
+    let mut skipped = 0;
+    while i > 0 && !text[i - 1].is_ascii_alphabetic() {
+        if matches!(text[i - 1], b'\n' | b'.') || skipped == 3 {
+            return None;
+        }
+        i -= 1;
+        skipped += 1;
     }
-    let p = &toks[k - 1];
-    let gap = &text[p.end..toks[k].start];
-    if gap.len() > 3 || gap.contains(&b'\n') || gap.contains(&b'.') {
-        return None;
+    let end = i;
+    while i > 0 && text[i - 1].is_ascii_alphabetic() {
+        i -= 1;
     }
-    std::str::from_utf8(&text[p.start..p.end]).ok()
+    (i < end).then(|| &text[i..end])
 }
 
-fn next_word<'t>(text: &'t [u8], toks: &[Tok], k: usize) -> Option<&'t str> {
-    let n = toks.get(k + 1)?;
-    let gap = &text[toks[k].end..n.start];
-    if gap != b" " {
+/// The ASCII word right after `at`, separated by exactly one space.
+fn next_word(text: &[u8], at: usize) -> Option<&[u8]> {
+    if text.get(at) != Some(&b' ') {
         return None;
     }
-    std::str::from_utf8(&text[n.start..n.end]).ok()
+    let start = at + 1;
+    let mut i = start;
+    while i < text.len() && text[i].is_ascii_alphabetic() {
+        i += 1;
+    }
+    (i > start).then(|| &text[start..i])
 }
 
-/// A word token: letters (any script), inner apostrophes and hyphens.
-#[derive(Debug, Clone, Copy)]
-struct Tok {
-    start: usize,
-    end: usize,
-    /// Starts with an upper-case letter and is not all capitals.
-    cap: bool,
-}
-
-fn tokenize(text: &[u8], out: &mut Vec<Tok>) {
-    out.clear();
-    let mut i = 0;
+/// Reads the word starting at `i`: letters of any script plus inner
+/// apostrophes and hyphens. Returns its end, and whether it is capitalised
+/// (upper-case first letter, some lower-case after, not glued to digits or
+/// underscores as identifiers are).
+fn word_at(text: &[u8], i: usize) -> (usize, bool) {
     let n = text.len();
-    while i < n {
-        let b = text[i];
-        if b.is_ascii_alphabetic() || b >= 0xC0 {
-            let start = i;
-            let mut upper_first = false;
-            let mut has_lower = false;
-            let mut has_upper_after = false;
-            let mut first = true;
-            while i < n {
-                let c = text[i];
-                let (ch, len) = if c < 0x80 {
-                    (char::from(c), 1)
-                } else {
-                    let len = match c {
-                        0xC0..=0xDF => 2,
-                        0xE0..=0xEF => 3,
-                        0xF0..=0xF7 => 4,
-                        _ => 1,
-                    };
-                    let ch = std::str::from_utf8(&text[i..n.min(i + len)])
-                        .ok()
-                        .and_then(|s| s.chars().next())
-                        .unwrap_or('\u{FFFD}');
-                    (ch, len)
-                };
-                if ch.is_alphabetic() {
-                    if first {
-                        upper_first = ch.is_uppercase();
-                    } else if ch.is_lowercase() {
-                        has_lower = true;
-                    } else if ch.is_uppercase() {
-                        has_upper_after = true;
-                    }
-                    first = false;
-                    i += len;
-                } else if (ch == '\'' || ch == '’' || ch == '-')
-                    && !first
-                    && text.get(i + len).is_some_and(|nb| nb.is_ascii_alphabetic() || *nb >= 0xC0)
-                {
-                    i += len;
-                } else {
-                    break;
-                }
-            }
-            // Words glued to digits or underscores (identifiers) are not names.
-            let glued = text.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_')
-                || (start > 0 && (text[start - 1].is_ascii_digit() || text[start - 1] == b'_'));
-            let _ = has_upper_after;
-            out.push(Tok {
-                start,
-                end: i,
-                cap: upper_first && has_lower && !glued,
-            });
-            if i == start {
-                i += 1;
-            }
+    let mut j = i;
+    let mut upper_first = false;
+    let mut has_lower = false;
+    let mut first = true;
+    while j < n {
+        let c = text[j];
+        let (alpha, upper, lower, len) = if c < 0x80 {
+            (c.is_ascii_alphabetic(), c.is_ascii_uppercase(), c.is_ascii_lowercase(), 1)
         } else {
-            i += 1;
+            let len = match c {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 1,
+            };
+            match std::str::from_utf8(&text[j..n.min(j + len)]).ok().and_then(|s| s.chars().next()) {
+                Some(ch) => (ch.is_alphabetic(), ch.is_uppercase(), ch.is_lowercase(), len),
+                None => (false, false, false, len),
+            }
+        };
+        if alpha {
+            if first {
+                upper_first = upper;
+            } else if lower {
+                has_lower = true;
+            }
+            first = false;
+            j += len;
+        } else if !first
+            && (c == b'\'' || c == b'-' || text[j..].starts_with("’".as_bytes()))
+            && text
+                .get(j + if c < 0x80 { 1 } else { 3 })
+                .is_some_and(|nb| nb.is_ascii_alphabetic() || *nb >= 0xC0)
+        {
+            j += if c < 0x80 { 1 } else { 3 };
+        } else {
+            break;
         }
     }
+    let glued = text.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'_');
+    (j, upper_first && has_lower && !glued)
 }

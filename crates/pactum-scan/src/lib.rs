@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 mod column;
+pub mod drift;
 mod engine;
 mod error;
 mod hint;

@@ -40,6 +40,7 @@ pub(crate) type FnvSet<T> = HashSet<T, BuildHasherDefault<Fnv>>;
 pub(crate) struct Dictionaries {
     first: FnvSet<&'static str>,
     last: FnvSet<&'static str>,
+    stop: FnvSet<&'static str>,
 }
 
 fn parse(list: &'static str) -> FnvSet<&'static str> {
@@ -54,6 +55,7 @@ pub(crate) fn dictionaries() -> &'static Dictionaries {
     DICTS.get_or_init(|| Dictionaries {
         first: parse(FIRST_NAMES),
         last: parse(LAST_NAMES),
+        stop: STOPWORDS.iter().copied().collect(),
     })
 }
 
@@ -85,7 +87,7 @@ const PARTICLES: &[&str] = &[
 ];
 
 pub(crate) fn is_stopword(folded: &str) -> bool {
-    STOPWORDS.binary_search(&folded).is_ok()
+    dictionaries().stop.contains(folded)
 }
 
 pub(crate) fn is_particle(word: &str) -> bool {

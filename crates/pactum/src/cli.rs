@@ -33,6 +33,14 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Print the JSON Schema of a map file, for editor completion.
     Schema(cmd::schema::SchemaArgs),
+    /// Generate the privacy notice from the map (Markdown, HTML or JSON).
+    Notice(cmd::notice::NoticeArgs),
+    /// Generate the GDPR Art. 30 record of processing activities (CSV or JSON).
+    Ropa(cmd::ropa::RopaArgs),
+    /// Convert another tool's privacy resources (Fides) into a data map, with a report of what is left to do.
+    Import(cmd::import::ImportArgs),
+    /// Scan the map's live datastores for personal data and report where they disagree with the map.
+    Drift(cmd::drift::DriftArgs),
 }
 
 /// Runs one command and returns the process exit code.
@@ -41,6 +49,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => cmd::init::run(&args),
         Command::Check(args) => cmd::check::run(&args),
         Command::Schema(args) => cmd::schema::run(&args),
+        Command::Notice(args) => cmd::notice::run(&args),
+        Command::Ropa(args) => cmd::ropa::run(&args),
+        Command::Import(args) => cmd::import::run(&args),
+        Command::Drift(args) => cmd::drift::run(&args),
     }
 }
 

@@ -1,5 +1,9 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
 pub mod check;
+pub mod drift;
+pub mod import;
 pub mod init;
+pub mod notice;
+pub mod ropa;
 pub mod schema;

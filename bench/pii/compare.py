@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Print pactum's benchmark results side by side with the shared anchors.
+
+  python3 compare.py --results DIR --summary .../results/summary.json
+
+DIR holds what run.sh wrote: score.tickets.json / score.customers.json (from
+the shared score.py) and timing.tickets.json / timing.customers.json (lists of
+runs: scan seconds inside the process and whole-process wall seconds).
+Standard library only.
+"""
+import argparse
+import json
+import os
+import statistics
+
+TYPES = ["PERSON", "EMAIL", "PHONE", "IP_ADDRESS", "CREDIT_CARD", "IBAN", "US_SSN",
+         "DATE_OF_BIRTH", "ADDRESS", "SECRET"]
+PRESIDIO = ["presidio-spacy", "presidio-slim", "presidio-noop"]
+FAST = "datafog-core-native"
+
+
+def fmt(x, nd=2):
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
+def median_mbps(perf, key):
+    r = perf.get(key)
+    return statistics.median(r["mb_per_s"]) if r else None
+
+
+def best_presidio(acc, corpus, typ):
+    """Presidio's best configuration for a type: highest F1 over configs and thresholds."""
+    best = None
+    for k, v in acc.items():
+        anchor, c, thr = k.split("|")
+        if c != corpus or anchor not in PRESIDIO:
+            continue
+        m = v.get(typ)
+        if not m or m.get("precision") is None or not m.get("recall"):
+            continue
+        f1 = m.get("f1") or 0.0
+        if best is None or f1 > best[0]:
+            best = (f1, m["precision"], m["recall"], f"{anchor}@{thr}")
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--summary", required=True)
+    a = ap.parse_args()
+    summary = json.load(open(a.summary))
+    perf, acc = summary["performance"], summary["accuracy"]
+
+    print("## Speed (one core; MB = 10^6 bytes handed to the scanner)\n")
+    print("| workload | pactum scan MB/s (median [min-max]) | pactum whole process MB/s | "
+          f"{FAST} MB/s | x {FAST} | presidio-spacy MB/s | x presidio-spacy | presidio-noop MB/s | x presidio-noop |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for corpus, anchor_keys in (("tickets", ["tickets", "tickets-blob"]), ("customers", ["customers"])):
+        path = os.path.join(a.results, f"timing.{corpus}.json")
+        if not os.path.exists(path):
+            continue
+        t = json.load(open(path))
+        mb = t["bytes"] / 1e6
+        scan = [mb / r["scan_s"] for r in t["runs"]]
+        wall = [mb / r["wall_s"] for r in t["runs"]]
+        for ak in anchor_keys:
+            df = median_mbps(perf, f"{FAST}|{ak}")
+            ps = median_mbps(perf, f"presidio-spacy|{ak}")
+            pn = median_mbps(perf, f"presidio-noop|{ak}")
+            med = statistics.median(scan)
+            ratio = lambda x: "–" if not x else f"{med / x:,.0f}x" if med / x >= 10 else f"{med / x:.1f}x"  # noqa: E731
+            print(f"| {ak} | {med:.1f} [{min(scan):.1f}-{max(scan):.1f}] | {statistics.median(wall):.1f} | "
+                  f"{fmt(df, 1)} | {ratio(df)} | {fmt(ps, 3)} | {ratio(ps)} | {fmt(pn, 3)} | {ratio(pn)} |")
+        if "threads2_scan_s" in t:
+            print(f"| {corpus}, 2 threads | {mb / t['threads2_scan_s']:.1f} | | | | | | | |")
+    print()
+    for corpus in ("tickets", "customers"):
+        path = os.path.join(a.results, f"score.{corpus}.json")
+        if not os.path.exists(path):
+            continue
+        s = json.load(open(path))
+        ours = s["thresholds"]["all"]["per_type"]
+        print(f"## Accuracy, {corpus} (all findings; precision / recall)\n")
+        print(f"| type | pactum | exact F1 | chars covered | {FAST} | Presidio best config | vs Presidio |")
+        print("|---|---|---|---|---|---|---|")
+        for typ in TYPES:
+            o = ours[typ]
+            d = acc.get(f"{FAST}|{corpus}|all", {}).get(typ, {})
+            b = best_presidio(acc, corpus, typ)
+            if b is None:
+                verdict = "ok (Presidio finds none)" if o["recall"] else "–"
+                bp = "– / 0.00"
+            else:
+                ok = (o["precision"] or 0) >= b[1] - 1e-9 and (o["recall"] or 0) >= b[2] - 1e-9
+                verdict = "ok" if ok else "BELOW"
+                bp = f"{fmt(b[1])} / {fmt(b[2])} ({b[3]})"
+            print(f"| {typ} | {fmt(o['precision'])} / {fmt(o['recall'])} | {fmt(o['exact_f1'])} | "
+                  f"{fmt(o['char_recall'])} | {fmt(d.get('precision'))} / {fmt(d.get('recall'))} | {bp} | {verdict} |")
+        m = s["thresholds"]["all"]["micro"]
+        print(f"| micro | {fmt(m['precision'])} / {fmt(m['recall'])} | | | | | |\n")
+        dec = s["thresholds"]["all"]["decoys"]
+        flagged = {k: sum(v["hit_by"].values()) / v["total"] for k, v in dec.items() if v["total"]}
+        print("Look-alikes flagged: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(flagged.items())))
+        other = s["thresholds"]["all"]["other_types_spurious"]
+        if other:
+            print("Other types (not scored): " + ", ".join(f"{k} {v}" for k, v in other.items()))
+        cols = s.get("columns", {}).get("all")
+        if cols:
+            judged = [c for c in cols.values() if c["correct"] is not None]
+            right = sum(1 for c in judged if c["correct"])
+            wrong = [f"{k}={c['predicted']}" for k, c in cols.items() if c["correct"] is False]
+            print(f"Column verdicts (scorer's rule): {right}/{len(judged)} right" + (f"; wrong: {', '.join(wrong)}" if wrong else ""))
+        print()
+
+
+if __name__ == "__main__":
+    main()

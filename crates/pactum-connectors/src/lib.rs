@@ -1,0 +1,94 @@
+//! Connectors to the datastores an organisation's data map declares.
+//!
+//! A [`Datastore`] is opened from a connection URL (`postgres://`, `mysql://`, `mariadb://`,
+//! `sqlite://` or a path, `redis://`). It can list its collections ([`Datastore::collections`]) and
+//! stream their values as text ([`Datastore::sample`]), which is what the scanner needs to find
+//! personal data the map does not declare. Data-subject requests (find, export, erase) build on the
+//! same connections.
+//!
+//! Values are read as text on the database side (`::text`, `CAST(... AS CHAR)`), so every column type
+//! can be scanned without a Rust type per SQL type.
+//!
+//! **Invariants:** connectors only read here; identifiers are always quoted (table and column names
+//! come from the database's own catalogue, but are never trusted); URLs never appear in errors, because
+//! they may hold passwords.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod keyspace;
+mod redis_store;
+mod sql;
+
+pub use error::ConnectorError;
+pub use keyspace::generalise_key;
+
+/// A collection (table, or Redis key pattern) and its columns (or hash fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionInfo {
+    /// The table name (`schema.table` outside PostgreSQL's `public`), or the Redis key pattern.
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+/// How much of each collection to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    /// The first N rows (or keys) of each collection.
+    Rows(u64),
+    /// Everything.
+    All,
+}
+
+/// An open connection to one datastore.
+pub enum Datastore {
+    Sql(sql::SqlStore),
+    Redis(redis_store::RedisStore),
+}
+
+impl std::fmt::Debug for Datastore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection may carry credentials: show only its kind.
+        f.write_str(match self {
+            Datastore::Sql(s) => s.kind(),
+            Datastore::Redis(_) => "redis",
+        })
+    }
+}
+
+impl Datastore {
+    /// Opens a datastore from its URL. `key_prefix` limits a Redis scan to keys starting with it.
+    pub async fn connect(url: &str, key_prefix: Option<&str>) -> Result<Datastore, ConnectorError> {
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            return Ok(Datastore::Redis(
+                redis_store::RedisStore::connect(url, key_prefix).await?,
+            ));
+        }
+        Ok(Datastore::Sql(sql::SqlStore::connect(url).await?))
+    }
+
+    /// Lists collections and their columns. For Redis this samples keys and groups them by pattern.
+    pub async fn collections(
+        &mut self,
+        sample: Sample,
+    ) -> Result<Vec<CollectionInfo>, ConnectorError> {
+        match self {
+            Datastore::Sql(s) => s.collections().await,
+            Datastore::Redis(r) => r.collections(sample).await,
+        }
+    }
+
+    /// Streams one collection's values: `on_value(column_index, value)` for every non-null cell of
+    /// every row read. Returns the number of rows (or keys) read.
+    pub async fn sample(
+        &mut self,
+        collection: &CollectionInfo,
+        sample: Sample,
+        on_value: &mut (dyn FnMut(usize, &str) + Send),
+    ) -> Result<u64, ConnectorError> {
+        match self {
+            Datastore::Sql(s) => s.sample(collection, sample, on_value).await,
+            Datastore::Redis(r) => r.sample(collection, sample, on_value).await,
+        }
+    }
+}

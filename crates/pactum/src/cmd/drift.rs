@@ -1,0 +1,312 @@
+//! `pactum drift`: scan the map's live datastores for personal data and compare with the map.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use pactum_connectors::{CollectionInfo, Datastore, Sample};
+use pactum_domain::diagnostic::{Diagnostic, MapPath};
+use pactum_domain::model::ConnectorKind;
+use pactum_mapfile::{Loaded, report};
+use pactum_scan::drift::{Drift, DriftKind, ScannedCollection, ScannedDatastore, drift};
+use pactum_scan::{ColumnProfile, FieldHint, ScanOptions, Scanner};
+
+use crate::cli::MapArg;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Column verdicts per datastore, then the drift as located diagnostics.
+    Table,
+    /// One JSON document: verdicts, drift, skipped datastores.
+    Json,
+    /// One JSON object per drift item per line.
+    Jsonl,
+    /// SARIF 2.1.0, located in the map files.
+    Sarif,
+}
+
+/// Exit status: 0 no drift, 1 drift found, 2 the map or a datastore could not be read.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub map: MapArg,
+    /// Only these datastores (map keys); default: every datastore whose connection variable is set.
+    #[arg(long = "datastore", value_name = "KEY")]
+    pub datastores: Vec<String>,
+    /// Rows (or Redis keys) to sample per collection.
+    #[arg(long, default_value_t = 1000, conflicts_with = "all")]
+    pub sample: u64,
+    /// Read every row instead of a sample.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// A datastore that was not scanned, and why.
+struct Skipped {
+    datastore: String,
+    reason: String,
+}
+
+pub fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
+    let loaded = pactum_mapfile::load_and_check(&args.map.map)
+        .with_context(|| format!("cannot load the data map at {}", args.map.map.display()))?;
+    if loaded.has_errors() {
+        eprint!("{}", report::human(&loaded));
+        anyhow::bail!(
+            "the data map has errors ({}); fix them before comparing it with the datastores",
+            report::summary(&loaded)
+        );
+    }
+    for wanted in &args.datastores {
+        if !loaded.map.datastores.contains_key(wanted) {
+            anyhow::bail!("the map declares no datastore `{wanted}`");
+        }
+    }
+    let sample = if args.all {
+        Sample::All
+    } else {
+        Sample::Rows(args.sample)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let scanner = Scanner::new(ScanOptions::default()).context("cannot build the scanner")?;
+    let (scanned, skipped, failed) = runtime.block_on(scan_all(&loaded, args, sample, &scanner));
+    let found = drift(&loaded.map, &scanned);
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Table => table(&mut stdout, &loaded, &scanned, &skipped, &failed, &found)?,
+        Format::Json => {
+            let doc = serde_json::json!({
+                "datastores": scanned.iter().map(|d| serde_json::json!({
+                    "datastore": d.datastore,
+                    "collections": d.collections.iter().map(|c| serde_json::json!({
+                        "name": c.name, "columns": c.columns,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "drift": found,
+                "skipped": skipped.iter().map(|s| serde_json::json!({"datastore": s.datastore, "reason": s.reason})).collect::<Vec<_>>(),
+                "failed": failed.iter().map(|s| serde_json::json!({"datastore": s.datastore, "reason": s.reason})).collect::<Vec<_>>(),
+            });
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        Format::Jsonl => {
+            for d in &found {
+                writeln!(stdout, "{}", serde_json::to_string(d)?)?;
+            }
+        }
+        Format::Sarif => {
+            let located = located(&loaded, &found);
+            writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&report::sarif(&located))?
+            )?;
+        }
+    }
+    for f in &failed {
+        eprintln!(
+            "error: datastore `{}` could not be scanned: {}",
+            f.datastore, f.reason
+        );
+    }
+    Ok(if !failed.is_empty() {
+        ExitCode::from(2)
+    } else if !found.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn scan_all(
+    loaded: &Loaded,
+    args: &DriftArgs,
+    sample: Sample,
+    scanner: &Scanner,
+) -> (Vec<ScannedDatastore>, Vec<Skipped>, Vec<Skipped>) {
+    let mut scanned = Vec::new();
+    let mut skipped = Vec::new();
+    let mut failed = Vec::new();
+    for (key, ds) in &loaded.map.datastores {
+        if !args.datastores.is_empty() && !args.datastores.contains(key) {
+            continue;
+        }
+        let skip = |reason: String| Skipped {
+            datastore: key.clone(),
+            reason,
+        };
+        if matches!(ds.kind, ConnectorKind::Manual | ConnectorKind::Http) {
+            skipped.push(skip(
+                format!("{:?} datastores cannot be scanned", ds.kind).to_lowercase(),
+            ));
+            continue;
+        }
+        let Some(var) = &ds.connection_env else {
+            skipped.push(skip("no `connection_env` in the map".to_owned()));
+            continue;
+        };
+        let Ok(url) = std::env::var(var) else {
+            skipped.push(skip(format!("environment variable {var} is not set")));
+            continue;
+        };
+        eprintln!("scanning `{key}` ({var}) ...");
+        match scan_one(&url, sample, scanner).await {
+            Ok(collections) => scanned.push(ScannedDatastore {
+                datastore: key.clone(),
+                collections,
+            }),
+            // The error chain never includes the URL (connectors leave it out: it may hold a password).
+            Err(e) => failed.push(skip(format!("{e:#}"))),
+        }
+    }
+    (scanned, skipped, failed)
+}
+
+async fn scan_one(
+    url: &str,
+    sample: Sample,
+    scanner: &Scanner,
+) -> anyhow::Result<Vec<ScannedCollection>> {
+    let mut store = Datastore::connect(url, None).await?;
+    let collections: Vec<CollectionInfo> = store.collections(sample).await?;
+    let mut out = Vec::with_capacity(collections.len());
+    for c in &collections {
+        let hints: Vec<FieldHint> = c.columns.iter().map(|n| FieldHint::from_name(n)).collect();
+        let mut profiles: Vec<ColumnProfile> =
+            c.columns.iter().map(|n| ColumnProfile::new(n)).collect();
+        let mut findings = Vec::new();
+        store
+            .sample(c, sample, &mut |i, value| {
+                findings.clear();
+                scanner.scan_field(&hints[i], value.as_bytes(), &mut findings);
+                profiles[i].add(value.as_bytes(), &findings);
+            })
+            .await?;
+        out.push(ScannedCollection {
+            name: c.name.clone(),
+            columns: profiles.iter().map(ColumnProfile::verdict).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Drift as diagnostics placed in the map files (the datastore, collection or field they concern).
+fn located(loaded: &Loaded, found: &[Drift]) -> Loaded {
+    let mut out = loaded.clone();
+    out.diagnostics = found
+        .iter()
+        .map(|d| {
+            let mut path = MapPath::keys(["datastores", d.datastore.as_str()]);
+            let declared = loaded
+                .map
+                .datastores
+                .get(&d.datastore)
+                .is_some_and(|ds| ds.collections.contains_key(&d.collection));
+            if declared {
+                path = path.key("collections").key(d.collection.as_str());
+                if let Some(col) = &d.column
+                    && d.kind != DriftKind::Undeclared
+                {
+                    path = path.key("fields").key(col.as_str());
+                }
+            }
+            let (code, severe) = match d.kind {
+                DriftKind::Undeclared => ("drift-undeclared", true),
+                DriftKind::CategoryMismatch => ("drift-category-mismatch", true),
+                DriftKind::PromiseViolation => ("drift-promise-violation", true),
+                DriftKind::NotFound => ("drift-not-found", false),
+                DriftKind::Missing => ("drift-missing", false),
+            };
+            let mut diag = if severe {
+                Diagnostic::error(code, path, d.message.clone())
+            } else {
+                Diagnostic::warning(code, path, d.message.clone())
+            };
+            let column = d.column.as_deref().unwrap_or("?");
+            let help = match (d.kind, d.suggested_category) {
+                (DriftKind::Undeclared, Some(cat)) if declared => {
+                    Some(format!("declare `{column}: {{categories: [{cat}]}}` under `{}`'s fields", d.collection))
+                }
+                (DriftKind::Undeclared, Some(cat)) => Some(format!(
+                    "declare collection `{}` with `{column}: {{categories: [{cat}]}}`",
+                    d.collection
+                )),
+                (DriftKind::CategoryMismatch, Some(cat)) => {
+                    Some(format!("add `{cat}` to the field's categories, or fix the data"))
+                }
+                (DriftKind::PromiseViolation, _) => Some(
+                    "remove the card numbers (or tokenise them with the payment processor), or change the promise"
+                        .to_owned(),
+                ),
+                (DriftKind::Missing, _) => Some("remove it from the map, or check the datastore".to_owned()),
+                _ => None,
+            };
+            if let Some(help) = help {
+                diag = diag.with_help(help);
+            }
+            out.locate(diag)
+        })
+        .collect();
+    out
+}
+
+fn table(
+    out: &mut impl Write,
+    loaded: &Loaded,
+    scanned: &[ScannedDatastore],
+    skipped: &[Skipped],
+    failed: &[Skipped],
+    found: &[Drift],
+) -> anyhow::Result<()> {
+    for ds in scanned {
+        writeln!(out, "datastore `{}`", ds.datastore)?;
+        for c in &ds.collections {
+            for v in &c.columns {
+                let Some(kind) = v.kind else { continue };
+                let share = v.shares.first().map_or(0.0, |s| s.share * 100.0);
+                writeln!(
+                    out,
+                    "  {:<40} {:<14} {:>5.1}% of {:>6} values  -> {}",
+                    format!("{}.{}", c.name, v.column),
+                    kind,
+                    share,
+                    v.non_empty,
+                    v.category.unwrap_or("-")
+                )?;
+            }
+        }
+    }
+    let mut reasons: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in skipped {
+        reasons.insert(&s.datastore, &s.reason);
+    }
+    for (ds, reason) in reasons {
+        writeln!(out, "skipped `{ds}`: {reason}")?;
+    }
+    for f in failed {
+        writeln!(out, "failed `{}`: {}", f.datastore, f.reason)?;
+    }
+    writeln!(out)?;
+    write!(out, "{}", report::human(&located(loaded, found)))?;
+    if found.is_empty() {
+        writeln!(
+            out,
+            "no drift: the scanned datastores hold what the map declares"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} drift item{} found",
+            found.len(),
+            if found.len() == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(())
+}
