@@ -212,8 +212,19 @@ impl<'m> Cx<'m> {
                 let cands = taxonomy::data_uses().iter().map(|e| e.key);
                 self.unknown(path.key("data_use"), "data use", use_, cands);
             }
+            // Purposes served only as a processor take the controller's legal basis (GDPR Art. 28).
+            let mut users = self
+                .map
+                .activities
+                .values()
+                .filter(|a| a.purposes.iter().any(|x| x == key))
+                .peekable();
+            let processor_only = users.peek().is_some() && users.all(|a| a.role == Role::Processor);
             for regime in regimes {
-                if rules(*regime).needs_legal_basis && !p.legal_basis.contains_key(regime) {
+                if rules(*regime).needs_legal_basis
+                    && !processor_only
+                    && !p.legal_basis.contains_key(regime)
+                {
                     self.out.push(
                         Diagnostic::error(
                             "missing-legal-basis",
@@ -342,7 +353,9 @@ impl<'m> Cx<'m> {
                 .iter()
                 .filter(|c| self.cat.has_category(c) && self.cat.traits(c).special)
                 .collect();
+            // As a processor, the Art. 9 condition is the controller's to establish.
             if let Some(first) = special.first()
+                && a.role != Role::Processor
                 && self
                     .regimes()
                     .iter()
@@ -631,7 +644,10 @@ impl<'m> Cx<'m> {
                 }
             }
             for (i, c) in p.categories.iter().enumerate() {
-                let ok = covered.iter().any(|cov| is_same_or_descendant(c, cov));
+                // A processor may name a parent (`user.contact`) of what the activities list, or a child.
+                let ok = covered
+                    .iter()
+                    .any(|cov| is_same_or_descendant(c, cov) || is_same_or_descendant(cov, c));
                 if !ok && self.cat.has_category(c) {
                     self.out.push(
                         Diagnostic::error(
@@ -735,7 +751,8 @@ impl<'m> Cx<'m> {
         };
         let mut seen: HashSet<&str> = HashSet::new();
         let mut missing: Vec<Diagnostic> = Vec::new();
-        for (a_key, a) in &self.map.activities {
+        // Transient activities store nothing, so they need no retention rule.
+        for (a_key, a) in self.map.activities.iter().filter(|(_, a)| !a.transient) {
             for (i, c) in a.categories.iter().enumerate() {
                 if self.cat.has_category(c)
                     && self.cat.traits(c).personal
@@ -805,21 +822,27 @@ impl<'m> Cx<'m> {
         let path = MapPath::keys(["rights"]);
         for regime in &regimes {
             let r = rules(*regime);
-            if rights.response_days > r.response.max_days() {
+            let promised = rights.response_days_for(*regime);
+            if promised > r.response.max_days() {
+                let at = if rights.response_days_by_regime.contains_key(regime) {
+                    path.key("response_days_by_regime").key(regime.key())
+                } else {
+                    path.key("response_days")
+                };
+                let days = r.response.max_days().min(30);
                 self.out.push(
                     Diagnostic::error(
                         "response-time-exceeds-law",
-                        path.key("response_days"),
+                        at,
                         format!(
-                            "the map promises answers within {} days, but {} allows at most {}",
-                            rights.response_days,
+                            "the map promises answers within {promised} days, but {} allows at most {}",
                             r.label,
                             r.response.describe()
                         ),
                     )
                     .with_help(format!(
-                        "promise {} days or fewer",
-                        r.response.max_days().min(30)
+                        "promise {days} days or fewer, or set `response_days_by_regime: {{{}: {days}}}`",
+                        regime.key()
                     )),
                 );
             }
@@ -831,6 +854,12 @@ impl<'m> Cx<'m> {
                 ));
             }
         }
+        let sells = self.map.purposes.values().any(|p| p.sale || p.sharing);
+        let sensitive = self.map.activities.values().any(|a| {
+            a.categories
+                .iter()
+                .any(|c| self.cat.has_category(c) && self.cat.traits(c).sensitive)
+        });
         for (regime, list) in &rights.regimes {
             if !regimes.contains(regime) && !regimes.is_empty() {
                 self.out.push(Diagnostic::warning(
@@ -840,7 +869,13 @@ impl<'m> Cx<'m> {
                 ));
             }
             for required in rules(*regime).rights {
-                if !list.contains(required) {
+                // Opting out of sale and limiting sensitive data only matter when there is any.
+                let applies = match required {
+                    Right::OptOutSaleSharing => sells,
+                    Right::LimitSensitive => sensitive,
+                    _ => true,
+                };
+                if applies && !list.contains(required) {
                     self.out.push(Diagnostic::warning(
                         "right-not-offered",
                         path.key("regimes").key(regime.key()),

@@ -309,6 +309,10 @@ pub struct Activity {
     /// For `role: processor`: the key of the controller (in `controllers`) or `customers` for all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
+    /// True when the data only passes through (e.g. card details handed straight to a payment
+    /// processor): nothing is stored, so no retention rule is needed for this activity's categories.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub transient: bool,
 }
 
 /// A system: an application or service that processes personal data.
@@ -393,6 +397,8 @@ pub enum IdentityKind {
     CookieId,
     Username,
     ExternalId,
+    /// An IP address the person gives (rate-limit counters, access logs keyed by address).
+    IpAddress,
 }
 
 /// How a field is erased.
@@ -582,6 +588,9 @@ pub enum Right {
 pub struct Rights {
     /// Days within which the organisation promises to answer a request.
     pub response_days: u32,
+    /// A different promise for some regimes, e.g. `{lgpd: 15}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub response_days_by_regime: IndexMap<Regime, u32>,
     /// How the requester's identity is verified.
     pub verification: String,
     /// Where requests go (email, web form, phone, post).
@@ -615,6 +624,16 @@ pub struct ChildrenPromise {
     pub min_age: u8,
     /// What happens when data of a child under that age is discovered.
     pub on_discovery: String,
+}
+
+impl Rights {
+    /// The response time promised under `regime`.
+    pub fn response_days_for(&self, regime: Regime) -> u32 {
+        self.response_days_by_regime
+            .get(&regime)
+            .copied()
+            .unwrap_or(self.response_days)
+    }
 }
 
 /// Promises the notice makes, which the rest of the map must keep.

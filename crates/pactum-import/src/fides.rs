@@ -18,6 +18,10 @@ use pactum_domain::model::{ConnectorKind, DataMap};
 use crate::report::{EntryKind, Report};
 use crate::{ImportError, Problem};
 
+/// The largest manifest read. Fides's biggest published dataset (Stripe's, 553 fields) is about
+/// 60 kB; a file this size is a mistake or an attack, and YAML parsing holds it in memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// How to import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -60,10 +64,15 @@ pub fn import<P: AsRef<Path>>(sources: &[P], options: &Options) -> Result<Import
     let mut parsed = Vec::new();
     for path in paths {
         report.sources.push(path.display().to_string());
-        let text = std::fs::read_to_string(&path).map_err(|source| ImportError::Read {
+        let read = |source| ImportError::Read {
             path: path.clone(),
             source,
-        })?;
+        };
+        let len = std::fs::metadata(&path).map_err(read)?.len();
+        if len > MAX_FILE_BYTES {
+            return Err(ImportError::TooLarge { path, bytes: len });
+        }
+        let text = std::fs::read_to_string(&path).map_err(read)?;
         parsed.push(parse(&path, &text)?);
     }
     for file in &parsed {

@@ -3,7 +3,7 @@
 //! Today one source is supported: [Fides](https://github.com/ethyca/fides) manifests (datasets,
 //! systems, organization, taxonomy extensions and policies), through [`fides::import`]. An import
 //! gives an [`fides::Import`]: the [`DataMap`] and a [`report::Report`] of everything the map could not hold,
-//! approximated or inferred. [`write`] writes the map as one YAML file per section, runs
+//! approximated or inferred. [`write()`] writes the map as one YAML file per section, runs
 //! `pactum check` on the result and writes `IMPORT-REPORT.md`, whose "to complete by hand" section
 //! lists every diagnostic that remains.
 //!
@@ -51,6 +51,12 @@ pub enum ImportError {
     /// The source directory holds no `.yml` or `.yaml` file.
     #[error("{path}: no .yml or .yaml files in this directory")]
     NoManifests { path: PathBuf },
+    /// A file is larger than [`fides::MAX_FILE_BYTES`].
+    #[error(
+        "{path}: file is {bytes} bytes, more than the {} a manifest may be",
+        fides::MAX_FILE_BYTES
+    )]
+    TooLarge { path: PathBuf, bytes: u64 },
     /// A file is not YAML, or does not have the shape of a Fides manifest.
     #[error("{path}: not a valid Fides manifest: {message}")]
     Parse { path: PathBuf, message: String },

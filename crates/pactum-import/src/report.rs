@@ -150,13 +150,21 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "- {} datastores with {} collections and {} fields ({} identity fields, {} references)",
-            s.datastores, s.collections, s.fields, s.identities, s.references
+            "- {} with {} and {} ({}, {})",
+            count(s.datastores, "datastore", "datastores"),
+            count(s.collections, "collection", "collections"),
+            count(s.fields, "field", "fields"),
+            count(s.identities, "identity field", "identity fields"),
+            count(s.references, "reference", "references"),
         );
         let _ = writeln!(
             out,
-            "- {} systems, {} activities, {} purposes, {} subjects, {} custom categories",
-            s.systems, s.activities, s.purposes, s.subjects, s.categories
+            "- {}, {}, {}, {}, {}",
+            count(s.systems, "system", "systems"),
+            count(s.activities, "activity", "activities"),
+            count(s.purposes, "purpose", "purposes"),
+            count(s.subjects, "subject", "subjects"),
+            count(s.categories, "custom category", "custom categories"),
         );
         for kind in [
             EntryKind::NotRepresented,
@@ -187,6 +195,11 @@ impl Report {
         }
         out
     }
+}
+
+/// `1 datastore`, `2 datastores`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use pactum_domain::catalog::Catalog;
 use pactum_domain::diagnostic::Severity;
-use pactum_domain::model::{ConnectorKind, DataMap, Erasure, IdentityKind};
+use pactum_domain::model::{
+    ConnectorKind, DataMap, Erasure, IdentityKind, LegalBasis, Regime, SpecialCondition,
+};
 use pactum_import::fides::{Import, Options, import};
 use pactum_import::report::EntryKind;
 use pactum_import::{FILES, ImportError, REPORT_FILE, write};
@@ -36,14 +38,17 @@ const NEVER: [&str; 9] = [
 ];
 
 /// Errors that come from what Fides has no notion of (organisation, regimes, notice date, rights,
-/// retention, sources); only these may remain, and only when the report lists them.
-const COMPLETENESS: [&str; 6] = [
+/// retention, a way to withdraw consent, a legitimate-interest balancing note); only these may
+/// remain, and only when the report lists them.
+const COMPLETENESS: [&str; 8] = [
     "missing-organisation",
     "missing-regimes",
     "invalid-date",
     "missing-rights",
     "no-retention-rule",
     "empty-activity",
+    "consent-without-withdrawal",
+    "legitimate-interest-without-balancing",
 ];
 
 /// Writes, reloads and checks an import; returns the written map's remaining error codes.
@@ -547,6 +552,7 @@ policy:
     assert!(md.contains("erasure rule `mask user data`: `hmac` written as `erasure: keyed_hash` on 1 field under [`user`]"), "{md}");
     assert!(md.contains("algorithm `SHA-512` not represented: `mask user data`"));
     assert!(md.contains("access rule `give it back` not represented"));
+    assert!(md.contains("erasure rule `mask user data`: Fides would skip these fields (no `data_type`), Pactum erases them: `shop_postgres.users.email`"), "{md}");
     assert!(md.contains("`preserve` (keep the value on erasure) not represented"));
     check_import(&mut imported);
 }
@@ -624,6 +630,7 @@ connection:
 dataset:
   - fides_key: app_db
     tags: [prod]
+    meta: {owner: {team: data, since: 2024}}
     fides_meta:
       after: [other_db]
     collections:
@@ -649,6 +656,12 @@ dataset:
         "{lines:#?}"
     );
     assert!(has("dataset `app_db`: tags [`prod`] not represented"));
+    let meta: Vec<&String> = lines.iter().filter(|l| l.contains("meta`")).collect();
+    assert_eq!(
+        meta,
+        ["dataset `app_db`: `meta` not represented: a map has no free-form metadata"],
+        "free-form metadata is one entry, not one per key inside it"
+    );
     assert!(has(
         "dataset `app_db`: `fides_meta.after` not represented: Pactum derives the traversal order"
     ));
@@ -769,4 +782,104 @@ fn missing_sources_are_errors() {
         err.to_string()
             .ends_with("no .yml or .yaml files in this directory")
     );
+}
+
+#[test]
+fn hostile_input_is_refused_not_expanded() {
+    let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\ndataset: [*h]\n";
+    let err = import_text(bomb).expect_err("an alias bomb is not a manifest");
+    let text = err.to_string();
+    assert!(
+        text.contains("not a valid Fides manifest") && text.contains("budget breached"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("huge.yml");
+    let line = "# padding padding padding padding padding padding padding padding\n";
+    let big = line.repeat((pactum_import::fides::MAX_FILE_BYTES as usize / line.len()) + 1);
+    std::fs::write(&path, big).expect("written");
+    let err = import(&[&path], &Options::default()).expect_err("too large");
+    assert!(matches!(err, ImportError::TooLarge { .. }), "{err}");
+}
+
+#[test]
+fn declared_legal_bases_are_kept_under_gdpr_and_conflicts_reported() {
+    let mut imported = import_text(
+        r#"
+system:
+  - fides_key: crm
+    name: CRM
+    system_type: Application
+    privacy_declarations:
+      - name: Newsletter
+        data_use: marketing.communications.email
+        data_categories: [user.contact.email]
+        data_subjects: [customer]
+        legal_basis_for_processing: Consent
+        retention_period: 2 years after unsubscribing
+      - name: Newsletter again
+        data_use: marketing.communications.email
+        data_categories: [user.contact.email]
+        data_subjects: [customer]
+        legal_basis_for_processing: Legitimate interests
+      - name: Health survey
+        data_use: improve.system
+        data_categories: [user.health_and_medical]
+        data_subjects: [patient_cohort]
+        legal_basis_for_processing: Consent
+        special_category_legal_basis: Explicit consent
+"#,
+    )
+    .expect("the manifest imports");
+    let map = &imported.map;
+    let newsletter = &map.purposes["marketing_communications_email"];
+    assert_eq!(
+        newsletter.legal_basis.get(&Regime::Gdpr),
+        Some(&LegalBasis::Consent)
+    );
+    assert_eq!(
+        newsletter.withdraw, None,
+        "no withdrawal channel is made up"
+    );
+    let survey = &map.purposes["improve_system"];
+    assert_eq!(
+        survey.special_condition,
+        Some(SpecialCondition::ExplicitConsent)
+    );
+    assert_eq!(
+        survey.data_use, None,
+        "`improve.system` is not a fideslang data use"
+    );
+    assert_eq!(map.activities.len(), 3);
+    assert_eq!(map.subjects["patient_cohort"].name, "patient_cohort");
+    let md = imported.report.markdown();
+    for needle in [
+        "declaration `Newsletter again`: legal basis `Legitimate interests` differs from another declaration's for data use `marketing.communications.email`; the first is kept on purpose `marketing_communications_email`",
+        "declaration `Newsletter`: retention `2 years after unsubscribing` not represented",
+        "Fides's GDPR Art. 6 legal basis recorded under `gdpr` (Fides states no regime): check it for the other regimes: `Newsletter`, `Health survey`",
+        "data use `improve.system` is neither built in nor declared, nor below a built-in one: purpose `improve_system` has no `data_use`",
+        "data subjects neither built in nor declared: declared with their key as name: `patient_cohort`",
+    ] {
+        assert!(md.contains(needle), "missing `{needle}` in:\n{md}");
+    }
+    let errors = check_import(&mut imported);
+    assert!(errors.contains(&"missing-organisation"));
+}
+
+/// The report people read after importing Fides's demo resources with its Postgres example.
+#[test]
+fn demo_and_postgres_report_snapshot() {
+    let mut imported = import(
+        &[
+            fides("demo_resources"),
+            fides("dataset/postgres_example_test_dataset.yml"),
+        ],
+        &Options::default(),
+    )
+    .expect("imports");
+    check_import(&mut imported);
+    let root = fides("").display().to_string();
+    let md = imported.report.markdown().replace(&root, "<fides>/");
+    insta::assert_snapshot!(md);
 }

@@ -286,3 +286,78 @@ fn every_problem_in_one_pass() {
         );
     }
 }
+
+#[test]
+fn response_time_can_differ_per_regime() {
+    // LGPD allows 15 days; a 30-day promise needs a per-regime override.
+    check(
+        &[
+            (
+                "regimes: [gdpr, uk_gdpr, ccpa]",
+                "regimes: [gdpr, uk_gdpr, ccpa, lgpd]",
+            ),
+            (
+                "    ccpa: [know",
+                "    lgpd: [confirmation, access, correct, anonymisation, portability, delete, information_on_sharing, withdraw_consent, complain]\n    ccpa: [know",
+            ),
+        ],
+        &[
+            "missing-legal-basis@15",
+            "missing-legal-basis@19",
+            "response-time-exceeds-law@61",
+        ],
+    );
+    check(
+        &[(
+            "  response_days: 30\n",
+            "  response_days: 30\n  response_days_by_regime: {ccpa: 50}\n",
+        )],
+        &["response-time-exceeds-law@62"],
+    );
+}
+
+#[test]
+fn transient_activities_need_no_retention() {
+    let card_activity = "\n  pay:\n    name: Payments\n    subjects: [customer]\n    categories: [user.financial.credit_card]\n    purposes: [service]\n    transient: true\nsystems:";
+    check(&[("\nsystems:", card_activity)], &[]);
+    check(
+        &[(
+            "\nsystems:",
+            &card_activity.replace("    transient: true\n", ""),
+        )],
+        &["no-retention-rule@32"],
+    );
+}
+
+#[test]
+fn processor_activities_take_the_controllers_basis_and_conditions() {
+    let processing = "\n  hosting:\n    name: Customer files\n    subjects: [customer]\n    categories: [user.health_and_medical]\n    purposes: [hosting]\n    role: processor\n    controller: customers\n    transient: true\nsystems:";
+    let purpose =
+        "\n  hosting: {name: Hosting, description: Storing customers' files.}\nactivities:";
+    check(
+        &[("\nsystems:", processing), ("\nactivities:", purpose)],
+        &[],
+    );
+}
+
+#[test]
+fn processor_may_name_a_parent_category() {
+    check(
+        &[(
+            "    categories: [user.contact.email]\n    countries",
+            "    categories: [user.contact]\n    countries",
+        )],
+        &[],
+    );
+}
+
+#[test]
+fn opt_out_right_is_required_only_when_selling() {
+    check(
+        &[(
+            "ccpa: [know, delete, correct, opt_out_sale_sharing, limit_sensitive, non_discrimination]",
+            "ccpa: [know, delete, correct, non_discrimination]",
+        )],
+        &[],
+    );
+}

@@ -61,6 +61,42 @@ fn order_by_declaration<'a>(
     out
 }
 
+/// True when the processor serves only processing done on others' behalf: every purpose it names is
+/// used by processor activities and by no controller activity. Such subprocessors are not recipients
+/// of the organisation's own data, so the controller's notice does not list them as such.
+pub(crate) fn serves_only_processing_for_others(map: &DataMap, processor: &Processor) -> bool {
+    let own = controller_purposes(map);
+    let others: Vec<&str> = processor_activities(map)
+        .iter()
+        .flat_map(|(_, a)| a.purposes.iter().map(String::as_str))
+        .collect();
+    !processor.purposes.is_empty()
+        && processor
+            .purposes
+            .iter()
+            .all(|p| others.contains(&p.as_str()) && !own.contains(&p.as_str()))
+}
+
+/// True when a retention rule covers only data held for others: its categories are used by no
+/// controller activity and its collections all belong to processor-role datastores.
+pub(crate) fn rule_covers_only_processing_for_others(map: &DataMap, rule: &RetentionRule) -> bool {
+    let scope = &rule.applies_to;
+    if scope.categories.is_empty() && scope.collections.is_empty() {
+        return false;
+    }
+    let own = categories_of(&controller_activities(map));
+    let categories_for_others = scope.categories.iter().all(|c| {
+        !own.iter()
+            .any(|o| is_same_or_descendant(o, c) || is_same_or_descendant(c, o))
+    });
+    let collections_for_others = scope.collections.iter().all(|c| {
+        c.split_once('.')
+            .and_then(|(ds, _)| map.datastores.get(ds))
+            .is_some_and(|ds| ds.role == Role::Processor)
+    });
+    categories_for_others && collections_for_others
+}
+
 /// Processors whose purposes intersect `purposes`: the recipients of an activity's data.
 pub(crate) fn recipients_for<'m>(
     map: &'m DataMap,

@@ -84,6 +84,7 @@ fn inlines(items: &[Inline]) -> String {
     for i in items {
         match i {
             Inline::Text(t) => out.push_str(&escape(t)),
+            Inline::Break => out.push_str("<br>"),
             Inline::Strong(t) => {
                 let _ = write!(out, "**{}**", escape(t));
             }

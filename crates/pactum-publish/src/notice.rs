@@ -8,7 +8,8 @@
 
 use pactum_domain::catalog::Catalog;
 use pactum_domain::model::{
-    Activity, Contact, DataMap, LegalBasis, Organisation, Regime, SignalPolicy, Source,
+    Activity, Contact, DataMap, LegalBasis, Organisation, Processor, Regime, RetentionRule,
+    SignalPolicy, Source,
 };
 use pactum_domain::rules;
 use pactum_domain::taxonomy::ccpa_category_name;
@@ -75,6 +76,9 @@ pub enum Inline {
     Strong(String),
     /// A link; renderers only emit `http(s):`, `mailto:` and `tel:` targets as links.
     Link { text: String, href: String },
+    /// A line break inside a table cell (`<br>` in both HTML and Markdown, whose tables cannot
+    /// otherwise break lines).
+    Break,
 }
 
 fn text(s: impl Into<String>) -> Inline {
@@ -258,6 +262,16 @@ impl<'m> Builder<'m> {
             .unwrap_or_else(|| "We".to_owned())
     }
 
+    /// Processors and recipients of the organisation's own data (not subprocessors serving only
+    /// processing done for customers).
+    fn own_recipients(&self) -> Vec<&'m Processor> {
+        self.map
+            .processors
+            .values()
+            .filter(|p| !derive::serves_only_processing_for_others(self.map, p))
+            .collect()
+    }
+
     fn purpose_name(&self, key: &str) -> String {
         self.map
             .purposes
@@ -353,7 +367,7 @@ impl<'m> Builder<'m> {
                 continue;
             };
             if !out.is_empty() {
-                out.push(text(" "));
+                out.push(Inline::Break);
             }
             if purposes.len() > 1 {
                 out.push(Inline::Strong(format!("{}:", self.purpose_name(key))));
@@ -372,7 +386,7 @@ impl<'m> Builder<'m> {
         let mut out = Vec::new();
         for key in purposes {
             if !out.is_empty() {
-                out.push(text(" "));
+                out.push(Inline::Break);
             }
             match self.map.purposes.get(key) {
                 Some(p) => {
@@ -415,7 +429,8 @@ impl<'m> Builder<'m> {
                     vec![
                         vec![
                             Inline::Strong(a.name.clone()),
-                            text(format!(": {}", self.category_names(&a.categories))),
+                            Inline::Break,
+                            text(self.category_names(&a.categories)),
                         ],
                         self.why_cell(&a.purposes),
                         or_dash(self.limit_cell(&a.purposes)),
@@ -562,14 +577,13 @@ impl<'m> Builder<'m> {
                 )]));
             }
         }
-        if !self.map.processors.is_empty() {
+        let own: Vec<&Processor> = self.own_recipients();
+        if !own.is_empty() {
             blocks.push(sentence(
                 "These service providers and other recipients receive personal data from us, only for the purposes listed:",
             ));
-            let rows = self
-                .map
-                .processors
-                .values()
+            let rows = own
+                .iter()
                 .map(|p| {
                     let mut role = wording::recipient_role(p.role).to_owned();
                     if let Some(parent) = p.parent.as_ref() {
@@ -617,7 +631,7 @@ impl<'m> Builder<'m> {
     fn transfers(&self) -> Option<Section> {
         let mut rows = Vec::new();
         let mut regimes: Vec<Regime> = Vec::new();
-        for p in self.map.processors.values() {
+        for p in self.own_recipients() {
             for t in derive::transfers(self.map, p) {
                 for r in &t.regimes {
                     if !regimes.contains(r) {
@@ -657,11 +671,14 @@ impl<'m> Builder<'m> {
     }
 
     fn retention(&self) -> Option<Section> {
-        if self.map.retention.is_empty() {
-            return None;
-        }
         let mut rows = Vec::new();
-        for rule in self.map.retention.values() {
+        let rules: Vec<&RetentionRule> = self
+            .map
+            .retention
+            .values()
+            .filter(|r| !derive::rule_covers_only_processing_for_others(self.map, r))
+            .collect();
+        for rule in &rules {
             let mut what: Vec<String> = rule
                 .applies_to
                 .categories
@@ -675,8 +692,9 @@ impl<'m> Builder<'m> {
                     .iter()
                     .map(|c| self.collection_name(c)),
             );
+            let what: Vec<&str> = what.iter().map(|w| w.trim_end_matches('.')).collect();
             let what = match &rule.description {
-                Some(d) => format!("{d} ({})", what.join(", ")),
+                Some(d) => format!("{}: {}", d.trim_end_matches('.'), what.join(", ")),
                 None => what.join(", "),
             };
             rows.push(vec![
@@ -691,6 +709,9 @@ impl<'m> Builder<'m> {
                         .unwrap_or_else(|| "—".to_owned()),
                 )],
             ]);
+        }
+        if rows.is_empty() {
+            return None;
         }
         let mut blocks = vec![
             sentence(
@@ -708,7 +729,7 @@ impl<'m> Builder<'m> {
                 rows,
             }),
         ];
-        if self.map.retention.values().any(|r| r.legal_hold_overrides) {
+        if rules.iter().any(|r| r.legal_hold_overrides) {
             blocks.push(sentence(
                 "If a legal hold applies (for example during litigation or an investigation), we keep the affected data until the hold ends.",
             ));
@@ -866,7 +887,14 @@ impl<'m> Builder<'m> {
         ]));
         blocks.push(para(vec![
             Inline::Strong("Response time:".into()),
-            text(format!(" we respond within {} days.", rights.response_days)),
+            text(if rights.response_days_by_regime.is_empty() {
+                format!(" we respond within {} days.", rights.response_days)
+            } else {
+                format!(
+                    " we respond within {} days, unless a different time is given below for the law that applies to you.",
+                    rights.response_days
+                )
+            }),
         ]));
         if let Some(agents) = &rights.authorised_agents {
             blocks.push(para(vec![
@@ -888,7 +916,7 @@ impl<'m> Builder<'m> {
             let r = rules::rules(*regime);
             let mut law = format!(
                 "We respond within {} days; the law allows at most {}",
-                rights.response_days,
+                rights.response_days_for(*regime),
                 r.response.describe()
             );
             if let Some(ext) = r.extension {
@@ -978,9 +1006,8 @@ impl<'m> Builder<'m> {
                         }
                     }
                     let recipients: Vec<String> = self
-                        .map
-                        .processors
-                        .values()
+                        .own_recipients()
+                        .into_iter()
                         .filter(|p| {
                             p.categories.iter().any(|c| {
                                 owned.iter().any(|o| {
@@ -1140,7 +1167,7 @@ impl<'m> Builder<'m> {
             }
         }
         let names: Vec<String> = activities.iter().map(|(_, a)| a.name.clone()).collect();
-        Some(section(
+        let mut section = section(
             "on-behalf-of-customers",
             "Data we process on behalf of others",
             vec![
@@ -1150,10 +1177,26 @@ impl<'m> Builder<'m> {
                     wording::and_list(&names)
                 )),
                 sentence(
-                    "That processing is not covered by the tables above. The organisation we process it for is the controller: its privacy notice applies, and requests about that data should go to it; we will pass on any request we receive.",
+                    "That processing is not covered by the sections above. The organisation we process the data for is its controller: its privacy notice applies, and requests about that data should go to it.",
                 ),
             ],
-        ))
+        );
+        let subprocessors: Vec<String> = self
+            .map
+            .processors
+            .values()
+            .filter(|p| derive::serves_only_processing_for_others(self.map, p))
+            .map(|p| format!("{} ({}; {})", p.name, p.service, p.countries.join(", ")))
+            .collect();
+        if !subprocessors.is_empty() {
+            section
+                .blocks
+                .push(sentence("Subprocessors we engage for that processing:"));
+            section.blocks.push(Block::List {
+                items: subprocessors.into_iter().map(|s| vec![text(s)]).collect(),
+            });
+        }
+        Some(section)
     }
 
     fn changes(&self) -> Option<Section> {
@@ -1250,6 +1293,7 @@ impl Notice {
             for i in items {
                 match i {
                     Inline::Text(t) | Inline::Strong(t) => out.push_str(t),
+                    Inline::Break => out.push('\n'),
                     Inline::Link { text, .. } => out.push_str(text),
                 }
             }

@@ -94,6 +94,9 @@ pub struct ActivityRecord {
     pub transfers: Vec<TransferEntry>,
     /// (f) Retention rules covering the activity's data.
     pub retention: Vec<RetentionEntry>,
+    /// The data only passes through and is not stored (so it needs no retention rule).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
     /// (g) Technical and organisational security measures.
     pub security_measures: Vec<String>,
     /// Where the data comes from (`direct`, `automatic`, `third_party`).
@@ -278,6 +281,7 @@ pub fn build(map: &DataMap) -> Ropa {
             recipients: recipients(map, &a.purposes),
             transfers: transfers(map, &a.purposes),
             retention: retention(map, a),
+            transient: a.transient,
             security_measures: org.security_measures.clone(),
             sources: a
                 .sources
@@ -656,19 +660,26 @@ pub fn to_csv(ropa: &Ropa) -> Result<String, PublishError> {
             }),
             join(&a.recipients, recipient_line),
             join(&a.transfers, transfer_line),
-            join(&a.retention, |r| {
-                let mut s = format!(
-                    "{}: {} from {}, then {}",
-                    r.covers.join(", "),
-                    r.period,
-                    r.from,
-                    r.action
-                );
-                if let Some(m) = &r.statutory_minimum {
-                    s.push_str(&format!(" (statutory minimum {m})"));
+            {
+                let rules = join(&a.retention, |r| {
+                    let mut s = format!(
+                        "{}: {} from {}, then {}",
+                        r.covers.join(", "),
+                        r.period,
+                        r.from,
+                        r.action
+                    );
+                    if let Some(m) = &r.statutory_minimum {
+                        s.push_str(&format!(" (statutory minimum {m})"));
+                    }
+                    s
+                });
+                match (a.transient, rules.is_empty()) {
+                    (true, true) => "not stored (the data only passes through)".to_owned(),
+                    (true, false) => format!("not stored (the data only passes through); {rules}"),
+                    (false, _) => rules,
                 }
-                s
-            }),
+            },
             a.security_measures.join("; "),
             a.sources.join("; "),
             join(&a.systems, |s| s.name.clone()),

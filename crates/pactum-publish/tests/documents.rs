@@ -200,6 +200,15 @@ processors:
     countries: [DE]
     agreement: DPA 2025-02
     url: https://deskhost.example
+  filevault:
+    name: FileVault LLC
+    service: Storage of our clients' screenshots
+    role: subprocessor
+    parent: deskhost
+    purposes: [client_support]
+    categories: [custom.screenshots]
+    countries: [US]
+    transfer: sccs
   mailco:
     name: MailCo Inc.
     service: Newsletter delivery
@@ -217,6 +226,13 @@ retention:
       collections: [desk_db.tickets]
     period: 3 years
     from: {field: desk_db.tickets.closed_at}
+    action: delete
+  client_files:
+    description: Our clients' screenshots, deleted when the contract ends
+    applies_to:
+      collections: [client_files.screenshots]
+    period: 30 days
+    from: relationship_end
     action: delete
   contacts:
     applies_to:
@@ -468,6 +484,15 @@ fn processor_activities_are_not_in_the_collection_tables() {
         .find(|s| s.id == "on-behalf-of-customers")
         .expect("the processor section");
     assert!(format!("{behalf:?}").contains("Tickets of our clients' users"));
+    // A subprocessor serving only that processing is listed there, not among our recipients, and
+    // a retention rule on the clients' datastore is not in our retention table.
+    assert!(format!("{behalf:?}").contains("FileVault LLC"));
+    for id in ["sharing", "transfers", "retention", "california"] {
+        let section = built.sections.iter().find(|s| s.id == id).expect(id);
+        let text = format!("{section:?}");
+        assert!(!text.contains("FileVault"), "{id}: {text}");
+        assert!(!text.contains("Our clients' screenshots"), "{id}: {text}");
+    }
     // The scaffold has no processor activities, so it has no such section and no processor record.
     let scaffold = scaffold();
     assert!(!section_ids(&scaffold).contains(&"on-behalf-of-customers".to_owned()));
@@ -490,7 +515,7 @@ fn the_processor_record_is_per_controller() {
         .iter()
         .map(|s| s.key.as_str())
         .collect();
-    assert_eq!(subprocessors, ["deskhost"]);
+    assert_eq!(subprocessors, ["deskhost", "filevault"]);
 }
 
 #[test]
@@ -516,4 +541,52 @@ fn html_is_one_accessible_page_without_external_assets() {
         assert!(level <= last + 1, "h{level} after h{last}");
         last = level;
     }
+}
+
+#[test]
+fn response_times_follow_the_regime_and_the_law() {
+    let mut map = scaffold();
+    if let Some(rights) = map.rights.as_mut() {
+        rights
+            .response_days_by_regime
+            .insert(pactum_domain::model::Regime::Ccpa, 45);
+    }
+    let built = notice::build(&map);
+    let rights = built
+        .sections
+        .iter()
+        .find(|s| s.id == "rights")
+        .expect("the rights section");
+    let said = |id: &str| {
+        let sub = rights
+            .subsections
+            .iter()
+            .find(|s| s.id == id)
+            .expect("a regime subsection");
+        format!("{sub:?}")
+    };
+    assert!(
+        said("rights-gdpr").contains("We respond within 30 days; the law allows at most one month")
+    );
+    assert!(
+        said("rights-ccpa").contains("We respond within 45 days; the law allows at most 45 days")
+    );
+    assert!(format!("{rights:?}").contains("unless a different time is given below"));
+}
+
+#[test]
+fn transient_activities_are_marked_not_stored_in_the_record() {
+    let mut map = scaffold();
+    if let Some(a) = map.activities.get_mut("newsletter") {
+        a.transient = true;
+    }
+    let record = ropa::build(&map);
+    assert!(record.controller_record.activities[1].transient);
+    assert!(!record.controller_record.activities[0].transient);
+    let csv = ropa::to_csv(&record).expect("csv");
+    let row = csv.lines().nth(2).expect("the newsletter row");
+    assert!(
+        row.contains("not stored (the data only passes through)"),
+        "{row}"
+    );
 }

@@ -10,19 +10,31 @@ fn main() {
     let t = Instant::now();
     let mut tmp = Vec::new();
     scanner.scan(b"call +44 20 7946 0958 or (212) 555-0134", &mut tmp);
-    println!("phone warm-up: {:.3} s ({} found)", t.elapsed().as_secs_f64(), tmp.len());
+    println!(
+        "phone warm-up: {:.3} s ({} found)",
+        t.elapsed().as_secs_f64(),
+        tmp.len()
+    );
     let mut out = Vec::new();
     let t = Instant::now();
     scanner.scan(&text, &mut out);
     println!("warm-up: {:.3} s", t.elapsed().as_secs_f64());
-    let reps: usize = std::env::args().nth(2).and_then(|r| r.parse().ok()).unwrap_or(1);
+    let reps: usize = std::env::args()
+        .nth(2)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
     let t = Instant::now();
     for _ in 0..reps {
         out.clear();
         scanner.scan(&text, &mut out);
     }
     let s = t.elapsed().as_secs_f64() / reps as f64;
-    println!("whole: {} findings, {:.3} s, {:.1} MB/s", out.len(), s, text.len() as f64 / 1e6 / s);
+    println!(
+        "whole: {} findings, {:.3} s, {:.1} MB/s",
+        out.len(),
+        s,
+        text.len() as f64 / 1e6 / s
+    );
     let t = Instant::now();
     let mut n = 0;
     for line in text.split(|b| *b == b'\n') {
@@ -31,5 +43,10 @@ fn main() {
         n += out.len();
     }
     let s = t.elapsed().as_secs_f64();
-    println!("per line: {} findings, {:.3} s, {:.1} MB/s", n, s, text.len() as f64 / 1e6 / s);
+    println!(
+        "per line: {} findings, {:.3} s, {:.1} MB/s",
+        n,
+        s,
+        text.len() as f64 / 1e6 / s
+    );
 }

@@ -158,7 +158,11 @@ mod tests {
     fn verdict_from_shares() {
         let mut p = ColumnProfile::new("contact");
         for i in 0..10 {
-            let fs = if i < 4 { vec![f(PiiType::Email)] } else { vec![] };
+            let fs = if i < 4 {
+                vec![f(PiiType::Email)]
+            } else {
+                vec![]
+            };
             p.add(b"x", &fs);
         }
         p.add(b"  ", &[]);
@@ -175,7 +179,11 @@ mod tests {
         let mut a = ColumnProfile::new("notes");
         let mut b = ColumnProfile::new("email");
         for i in 0..10 {
-            let fs = if i < 2 { vec![f(PiiType::Email)] } else { vec![] };
+            let fs = if i < 2 {
+                vec![f(PiiType::Email)]
+            } else {
+                vec![]
+            };
             a.add(b"x", &fs);
             b.add(b"x", &fs);
         }

@@ -16,9 +16,9 @@ use std::hash::BuildHasherDefault;
 use std::sync::Mutex;
 
 use aho_corasick::AhoCorasick;
+use regex_automata::Input;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
-use regex_automata::Input;
 
 use crate::hint::FieldHint;
 use crate::names::{self, Fnv, FnvSet};
@@ -77,44 +77,406 @@ const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|M
 /// Street types: USPS Publication 28, appendix C1 (primary names and their
 /// standard abbreviations), plus common UK thoroughfare names.
 const STREET_TYPES: &[&str] = &[
-    "Alley", "Aly", "Annex", "Anx", "Arcade", "Arc", "Avenue", "Ave", "Av", "Bayou", "Byu",
-    "Beach", "Bch", "Bend", "Bnd", "Bluff", "Blf", "Bluffs", "Blfs", "Bottom", "Btm", "Boulevard",
-    "Blvd", "Branch", "Br", "Bridge", "Brg", "Brook", "Brk", "Brooks", "Brks", "Burg", "Bg",
-    "Burgs", "Bgs", "Bypass", "Byp", "Camp", "Cp", "Canyon", "Cyn", "Cape", "Cpe", "Causeway",
-    "Cswy", "Center", "Ctr", "Centers", "Ctrs", "Circle", "Cir", "Circles", "Cirs", "Cliff", "Clf",
-    "Cliffs", "Clfs", "Club", "Clb", "Common", "Cmn", "Commons", "Cmns", "Corner", "Cor",
-    "Corners", "Cors", "Course", "Crse", "Court", "Ct", "Courts", "Cts", "Cove", "Cv", "Coves",
-    "Cvs", "Creek", "Crk", "Crescent", "Cres", "Crest", "Crst", "Crossing", "Xing", "Crossroad",
-    "Xrd", "Crossroads", "Xrds", "Curve", "Curv", "Dale", "Dl", "Dam", "Dm", "Divide", "Dv",
-    "Drive", "Dr", "Drives", "Drs", "Estate", "Est", "Estates", "Ests", "Expressway", "Expy",
-    "Extension", "Ext", "Extensions", "Exts", "Fall", "Falls", "Fls", "Ferry", "Fry", "Field",
-    "Fld", "Fields", "Flds", "Flat", "Flt", "Flats", "Flts", "Ford", "Frd", "Fords", "Frds",
-    "Forest", "Frst", "Forge", "Frg", "Forges", "Frgs", "Fork", "Frk", "Forks", "Frks", "Fort",
-    "Ft", "Freeway", "Fwy", "Garden", "Gdn", "Gardens", "Gdns", "Gateway", "Gtwy", "Glen", "Gln",
-    "Glens", "Glns", "Green", "Grn", "Greens", "Grns", "Grove", "Grv", "Groves", "Grvs", "Harbor",
-    "Hbr", "Harbors", "Hbrs", "Haven", "Hvn", "Heights", "Hts", "Highway", "Hwy", "Hill", "Hl",
-    "Hills", "Hls", "Hollow", "Holw", "Inlet", "Inlt", "Island", "Is", "Islands", "Iss", "Isle",
-    "Junction", "Jct", "Junctions", "Jcts", "Key", "Ky", "Keys", "Kys", "Knoll", "Knl", "Knolls",
-    "Knls", "Lake", "Lk", "Lakes", "Lks", "Land", "Landing", "Lndg", "Lane", "Ln", "Light", "Lgt",
-    "Lights", "Lgts", "Loaf", "Lf", "Lock", "Lck", "Locks", "Lcks", "Lodge", "Ldg", "Loop", "Mall",
-    "Manor", "Mnr", "Manors", "Mnrs", "Meadow", "Mdw", "Meadows", "Mdws", "Mews", "Mill", "Ml",
-    "Mills", "Mls", "Mission", "Msn", "Motorway", "Mtwy", "Mount", "Mt", "Mountain", "Mtn",
-    "Mountains", "Mtns", "Neck", "Nck", "Orchard", "Orch", "Oval", "Overpass", "Opas", "Park",
-    "Parks", "Parkway", "Pkwy", "Parkways", "Pass", "Passage", "Psge", "Path", "Pike", "Pine",
-    "Pne", "Pines", "Pnes", "Place", "Pl", "Plain", "Pln", "Plains", "Plns", "Plaza", "Plz",
-    "Point", "Pt", "Points", "Pts", "Port", "Prt", "Ports", "Prts", "Prairie", "Pr", "Radial",
-    "Radl", "Ramp", "Ranch", "Rnch", "Rapid", "Rpd", "Rapids", "Rpds", "Rest", "Rst", "Ridge",
-    "Rdg", "Ridges", "Rdgs", "River", "Riv", "Road", "Rd", "Roads", "Rds", "Route", "Rte", "Row",
-    "Rue", "Run", "Shoal", "Shl", "Shoals", "Shls", "Shore", "Shr", "Shores", "Shrs", "Skyway",
-    "Skwy", "Spring", "Spg", "Springs", "Spgs", "Spur", "Spurs", "Square", "Sq", "Squares", "Sqs",
-    "Station", "Sta", "Stravenue", "Stra", "Stream", "Strm", "Street", "St", "Streets", "Sts",
-    "Summit", "Smt", "Terrace", "Ter", "Throughway", "Trwy", "Trace", "Trce", "Track", "Trak",
-    "Trafficway", "Trfy", "Trail", "Trl", "Trailer", "Trlr", "Tunnel", "Tunl", "Turnpike", "Tpke",
-    "Underpass", "Upas", "Union", "Un", "Unions", "Uns", "Valley", "Vly", "Valleys", "Vlys",
-    "Via", "Viaduct", "Vdct", "View", "Vw", "Views", "Vws", "Village", "Vlg", "Villages", "Vlgs",
-    "Ville", "Vl", "Vista", "Vis", "Walk", "Walks", "Wall", "Way", "Wy", "Ways", "Well", "Wl",
-    "Wells", "Wls", // UK thoroughfares not in the USPS list:
-    "Close", "Drove", "Gate", "Grange", "Hey", "Rise", "Wharf", "Wynd", "Yard",
+    "Alley",
+    "Aly",
+    "Annex",
+    "Anx",
+    "Arcade",
+    "Arc",
+    "Avenue",
+    "Ave",
+    "Av",
+    "Bayou",
+    "Byu",
+    "Beach",
+    "Bch",
+    "Bend",
+    "Bnd",
+    "Bluff",
+    "Blf",
+    "Bluffs",
+    "Blfs",
+    "Bottom",
+    "Btm",
+    "Boulevard",
+    "Blvd",
+    "Branch",
+    "Br",
+    "Bridge",
+    "Brg",
+    "Brook",
+    "Brk",
+    "Brooks",
+    "Brks",
+    "Burg",
+    "Bg",
+    "Burgs",
+    "Bgs",
+    "Bypass",
+    "Byp",
+    "Camp",
+    "Cp",
+    "Canyon",
+    "Cyn",
+    "Cape",
+    "Cpe",
+    "Causeway",
+    "Cswy",
+    "Center",
+    "Ctr",
+    "Centers",
+    "Ctrs",
+    "Circle",
+    "Cir",
+    "Circles",
+    "Cirs",
+    "Cliff",
+    "Clf",
+    "Cliffs",
+    "Clfs",
+    "Club",
+    "Clb",
+    "Common",
+    "Cmn",
+    "Commons",
+    "Cmns",
+    "Corner",
+    "Cor",
+    "Corners",
+    "Cors",
+    "Course",
+    "Crse",
+    "Court",
+    "Ct",
+    "Courts",
+    "Cts",
+    "Cove",
+    "Cv",
+    "Coves",
+    "Cvs",
+    "Creek",
+    "Crk",
+    "Crescent",
+    "Cres",
+    "Crest",
+    "Crst",
+    "Crossing",
+    "Xing",
+    "Crossroad",
+    "Xrd",
+    "Crossroads",
+    "Xrds",
+    "Curve",
+    "Curv",
+    "Dale",
+    "Dl",
+    "Dam",
+    "Dm",
+    "Divide",
+    "Dv",
+    "Drive",
+    "Dr",
+    "Drives",
+    "Drs",
+    "Estate",
+    "Est",
+    "Estates",
+    "Ests",
+    "Expressway",
+    "Expy",
+    "Extension",
+    "Ext",
+    "Extensions",
+    "Exts",
+    "Fall",
+    "Falls",
+    "Fls",
+    "Ferry",
+    "Fry",
+    "Field",
+    "Fld",
+    "Fields",
+    "Flds",
+    "Flat",
+    "Flt",
+    "Flats",
+    "Flts",
+    "Ford",
+    "Frd",
+    "Fords",
+    "Frds",
+    "Forest",
+    "Frst",
+    "Forge",
+    "Frg",
+    "Forges",
+    "Frgs",
+    "Fork",
+    "Frk",
+    "Forks",
+    "Frks",
+    "Fort",
+    "Ft",
+    "Freeway",
+    "Fwy",
+    "Garden",
+    "Gdn",
+    "Gardens",
+    "Gdns",
+    "Gateway",
+    "Gtwy",
+    "Glen",
+    "Gln",
+    "Glens",
+    "Glns",
+    "Green",
+    "Grn",
+    "Greens",
+    "Grns",
+    "Grove",
+    "Grv",
+    "Groves",
+    "Grvs",
+    "Harbor",
+    "Hbr",
+    "Harbors",
+    "Hbrs",
+    "Haven",
+    "Hvn",
+    "Heights",
+    "Hts",
+    "Highway",
+    "Hwy",
+    "Hill",
+    "Hl",
+    "Hills",
+    "Hls",
+    "Hollow",
+    "Holw",
+    "Inlet",
+    "Inlt",
+    "Island",
+    "Is",
+    "Islands",
+    "Iss",
+    "Isle",
+    "Junction",
+    "Jct",
+    "Junctions",
+    "Jcts",
+    "Key",
+    "Ky",
+    "Keys",
+    "Kys",
+    "Knoll",
+    "Knl",
+    "Knolls",
+    "Knls",
+    "Lake",
+    "Lk",
+    "Lakes",
+    "Lks",
+    "Land",
+    "Landing",
+    "Lndg",
+    "Lane",
+    "Ln",
+    "Light",
+    "Lgt",
+    "Lights",
+    "Lgts",
+    "Loaf",
+    "Lf",
+    "Lock",
+    "Lck",
+    "Locks",
+    "Lcks",
+    "Lodge",
+    "Ldg",
+    "Loop",
+    "Mall",
+    "Manor",
+    "Mnr",
+    "Manors",
+    "Mnrs",
+    "Meadow",
+    "Mdw",
+    "Meadows",
+    "Mdws",
+    "Mews",
+    "Mill",
+    "Ml",
+    "Mills",
+    "Mls",
+    "Mission",
+    "Msn",
+    "Motorway",
+    "Mtwy",
+    "Mount",
+    "Mt",
+    "Mountain",
+    "Mtn",
+    "Mountains",
+    "Mtns",
+    "Neck",
+    "Nck",
+    "Orchard",
+    "Orch",
+    "Oval",
+    "Overpass",
+    "Opas",
+    "Park",
+    "Parks",
+    "Parkway",
+    "Pkwy",
+    "Parkways",
+    "Pass",
+    "Passage",
+    "Psge",
+    "Path",
+    "Pike",
+    "Pine",
+    "Pne",
+    "Pines",
+    "Pnes",
+    "Place",
+    "Pl",
+    "Plain",
+    "Pln",
+    "Plains",
+    "Plns",
+    "Plaza",
+    "Plz",
+    "Point",
+    "Pt",
+    "Points",
+    "Pts",
+    "Port",
+    "Prt",
+    "Ports",
+    "Prts",
+    "Prairie",
+    "Pr",
+    "Radial",
+    "Radl",
+    "Ramp",
+    "Ranch",
+    "Rnch",
+    "Rapid",
+    "Rpd",
+    "Rapids",
+    "Rpds",
+    "Rest",
+    "Rst",
+    "Ridge",
+    "Rdg",
+    "Ridges",
+    "Rdgs",
+    "River",
+    "Riv",
+    "Road",
+    "Rd",
+    "Roads",
+    "Rds",
+    "Route",
+    "Rte",
+    "Row",
+    "Rue",
+    "Run",
+    "Shoal",
+    "Shl",
+    "Shoals",
+    "Shls",
+    "Shore",
+    "Shr",
+    "Shores",
+    "Shrs",
+    "Skyway",
+    "Skwy",
+    "Spring",
+    "Spg",
+    "Springs",
+    "Spgs",
+    "Spur",
+    "Spurs",
+    "Square",
+    "Sq",
+    "Squares",
+    "Sqs",
+    "Station",
+    "Sta",
+    "Stravenue",
+    "Stra",
+    "Stream",
+    "Strm",
+    "Street",
+    "St",
+    "Streets",
+    "Sts",
+    "Summit",
+    "Smt",
+    "Terrace",
+    "Ter",
+    "Throughway",
+    "Trwy",
+    "Trace",
+    "Trce",
+    "Track",
+    "Trak",
+    "Trafficway",
+    "Trfy",
+    "Trail",
+    "Trl",
+    "Trailer",
+    "Trlr",
+    "Tunnel",
+    "Tunl",
+    "Turnpike",
+    "Tpke",
+    "Underpass",
+    "Upas",
+    "Union",
+    "Un",
+    "Unions",
+    "Uns",
+    "Valley",
+    "Vly",
+    "Valleys",
+    "Vlys",
+    "Via",
+    "Viaduct",
+    "Vdct",
+    "View",
+    "Vw",
+    "Views",
+    "Vws",
+    "Village",
+    "Vlg",
+    "Villages",
+    "Vlgs",
+    "Ville",
+    "Vl",
+    "Vista",
+    "Vis",
+    "Walk",
+    "Walks",
+    "Wall",
+    "Way",
+    "Wy",
+    "Ways",
+    "Well",
+    "Wl",
+    "Wells",
+    "Wls", // UK thoroughfares not in the USPS list:
+    "Close",
+    "Drove",
+    "Gate",
+    "Grange",
+    "Hey",
+    "Rise",
+    "Wharf",
+    "Wynd",
+    "Yard",
 ];
 
 /// Secondary unit designators: USPS Publication 28, appendix C2.
@@ -140,7 +502,8 @@ fn patterns() -> Vec<(Pat, String)> {
         ),
         (
             Pat::SecretPem,
-            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----".to_owned(),
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"
+                .to_owned(),
         ),
         (
             Pat::SecretJwt,
@@ -164,7 +527,10 @@ fn patterns() -> Vec<(Pat, String)> {
                 r"{b}(?:\d{{4}}[ -]\d{{4}}[ -]\d{{4}}[ -]\d{{4}}(?:[ -]\d{{1,3}})?|\d{{4}}[ -]\d{{6}}[ -]\d{{4,5}}|\d{{12,19}}){b}"
             ),
         ),
-        (Pat::Ssn, format!(r"{b}(?:\d{{3}}-\d{{2}}-\d{{4}}|\d{{3}} \d{{2}} \d{{4}}){b}")),
+        (
+            Pat::Ssn,
+            format!(r"{b}(?:\d{{3}}-\d{{2}}-\d{{4}}|\d{{3}} \d{{2}} \d{{4}}){b}"),
+        ),
         (Pat::SsnPlain, format!(r"{b}\d{{9}}{b}")),
         (
             Pat::Nino,
@@ -198,9 +564,7 @@ fn patterns() -> Vec<(Pat, String)> {
         ),
         (
             Pat::DateMonthFirst,
-            format!(
-                r"{b}(?:{MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? (?:1[89]|20)\d{{2}}{b}"
-            ),
+            format!(r"{b}(?:{MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? (?:1[89]|20)\d{{2}}{b}"),
         ),
         (
             Pat::DateDayFirst,
@@ -300,20 +664,92 @@ const CONTEXT_WORDS: &[(&str, u16)] = &[
 
 /// Words right before a capitalised run that make it a person's name.
 const PERSON_BEFORE: &[&str] = &[
-    "agent", "applicant", "asked", "attention", "attn", "beneficiary", "brother", "buyer", "by",
-    "call", "called", "cardholder", "cc", "client", "colleague", "contact", "contacted",
-    "customer", "daughter", "dear", "dr", "email", "emailed", "employee", "father", "from",
-    "guest", "hello", "hey", "hi", "holder", "husband", "manager", "member", "miss", "mother",
-    "mr", "mrs", "ms", "mx", "name", "named", "notify", "owner", "partner", "passenger",
-    "patient", "payee", "prof", "recipient", "sender", "signed", "sir", "sister", "son",
-    "spouse", "tell", "tenant", "thank", "thanks", "user", "wife",
+    "agent",
+    "applicant",
+    "asked",
+    "attention",
+    "attn",
+    "beneficiary",
+    "brother",
+    "buyer",
+    "by",
+    "call",
+    "called",
+    "cardholder",
+    "cc",
+    "client",
+    "colleague",
+    "contact",
+    "contacted",
+    "customer",
+    "daughter",
+    "dear",
+    "dr",
+    "email",
+    "emailed",
+    "employee",
+    "father",
+    "from",
+    "guest",
+    "hello",
+    "hey",
+    "hi",
+    "holder",
+    "husband",
+    "manager",
+    "member",
+    "miss",
+    "mother",
+    "mr",
+    "mrs",
+    "ms",
+    "mx",
+    "name",
+    "named",
+    "notify",
+    "owner",
+    "partner",
+    "passenger",
+    "patient",
+    "payee",
+    "prof",
+    "recipient",
+    "sender",
+    "signed",
+    "sir",
+    "sister",
+    "son",
+    "spouse",
+    "tell",
+    "tenant",
+    "thank",
+    "thanks",
+    "user",
+    "wife",
 ];
 
 /// Words right after a capitalised run that make it a person's name.
 const PERSON_AFTER: &[&str] = &[
-    "asked", "asks", "called", "calls", "claimed", "claims", "complained", "complains",
-    "confirmed", "confirms", "mentioned", "reported", "reports", "requested", "requests", "said",
-    "says", "wants", "wrote", "writes",
+    "asked",
+    "asks",
+    "called",
+    "calls",
+    "claimed",
+    "claims",
+    "complained",
+    "complains",
+    "confirmed",
+    "confirms",
+    "mentioned",
+    "reported",
+    "reports",
+    "requested",
+    "requests",
+    "said",
+    "says",
+    "wants",
+    "wrote",
+    "writes",
 ];
 
 /// The personal-data scanner: built once, then shared by reference (it is
@@ -358,9 +794,9 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 fn num(s: &[u8]) -> u32 {
-    s.iter()
-        .filter(|b| b.is_ascii_digit())
-        .fold(0u32, |a, &b| a.saturating_mul(10).saturating_add(u32::from(b - b'0')))
+    s.iter().filter(|b| b.is_ascii_digit()).fold(0u32, |a, &b| {
+        a.saturating_mul(10).saturating_add(u32::from(b - b'0'))
+    })
 }
 
 fn month_from_name(s: &[u8]) -> Option<u32> {
@@ -434,7 +870,10 @@ impl Scanner {
             pats: pats.into_iter().map(|(p, _)| p).collect(),
             ctx,
             ctx_bits: CONTEXT_WORDS.iter().map(|(_, b)| *b).collect(),
-            street_types: STREET_TYPES.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            street_types: STREET_TYPES
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
             opts,
             nanp_cache: Mutex::new(HashMap::default()),
             intl_cache: Mutex::new(HashMap::default()),
@@ -515,22 +954,25 @@ impl Scanner {
     ) {
         let field = hint.expect == Some(PiiType::Secret);
         let n = text.len();
+        // Skip search: `i` is always at the start of the input or right after a
+        // byte that ends a token, so a window of 24 token bytes at `i` starts a
+        // token of 24+ bytes. Most windows hold a space and are skipped whole.
         let mut i = 0;
-        while i < n {
-            if !is_token_byte(text[i]) {
-                i += 1;
+        while i + MIN_TOKEN <= n {
+            if let Some(p) = text[i..i + MIN_TOKEN].iter().rposition(|&b| !is_token_byte(b)) {
+                i += p + 1;
                 continue;
             }
             let st = i;
-            while i < n && is_token_byte(text[i]) {
-                i += 1;
+            let mut end = i + MIN_TOKEN;
+            while end < n && is_token_byte(text[end]) {
+                end += 1;
             }
-            if i - st < 24 || (st > 0 && is_word_byte(text[st - 1])) {
+            i = end;
+            if (st > 0 && is_word_byte(text[st - 1])) || !random_token(&text[st..end]) {
                 continue;
             }
-            let end = if text[i - 1] == b'=' { i } else { i };
-            if random_token(&text[st..end])
-                && !overlaps_claimed(claimed, st, end)
+            if !overlaps_claimed(claimed, st, end)
                 && (field || self.context_before(text, st, 48, 0) & C_SECRET != 0)
             {
                 out.push(Finding {
@@ -602,7 +1044,10 @@ impl Scanner {
                 if local.len() > 64
                     || domain.len() > 253
                     || domain.split(|b| *b == b'.').any(|l| l.len() > 63)
-                    || domain.rsplit(|b| *b == b'.').next().is_some_and(|tld| tld.len() > 24)
+                    || domain
+                        .rsplit(|b| *b == b'.')
+                        .next()
+                        .is_some_and(|tld| tld.len() > 24)
                     || local.starts_with(b".")
                     || local.ends_with(b".")
                     || memchr::memmem::find(local, b"..").is_some()
@@ -640,7 +1085,11 @@ impl Scanner {
                 })
             }
             Pat::Card => {
-                if prev == b'-' || prev == b'.' || next == b'-' || (next == b'.' && next2.is_ascii_digit()) {
+                if prev == b'-'
+                    || prev == b'.'
+                    || next == b'-'
+                    || (next == b'.' && next2.is_ascii_digit())
+                {
                     return None;
                 }
                 let mut digits = [0u8; 19];
@@ -690,8 +1139,7 @@ impl Scanner {
             }
             Pat::PhoneIntl => self.phone_intl(text, start, end, last_end),
             Pat::PhoneNanp => {
-                if is_word_byte(prev) || matches!(prev, b'-' | b'+' | b'/' | b'.' | b'$' | b'#')
-                {
+                if is_word_byte(prev) || matches!(prev, b'-' | b'+' | b'/' | b'.' | b'$' | b'#') {
                     return None;
                 }
                 if next == b'-' || next == b'/' || (next == b'.' && next2.is_ascii_digit()) {
@@ -783,10 +1231,10 @@ impl Scanner {
             return false;
         }
         let key = num(&national[..6]);
-        if let Ok(cache) = self.nanp_cache.lock() {
-            if let Some(&v) = cache.get(&key) {
-                return v;
-            }
+        if let Ok(cache) = self.nanp_cache.lock()
+            && let Some(&v) = cache.get(&key)
+        {
+            return v;
         }
         let s = std::str::from_utf8(national).unwrap_or("");
         let valid = phonenumber::parse(Some(phonenumber::country::Id::US), s)
@@ -805,10 +1253,10 @@ impl Scanner {
             .take(6)
             .fold(0u64, |a, b| a * 10 + u64::from(b - b'0'));
         let key = prefix * 100 + ndigits as u64;
-        if let Ok(cache) = self.intl_cache.lock() {
-            if let Some(&v) = cache.get(&key) {
-                return v;
-            }
+        if let Ok(cache) = self.intl_cache.lock()
+            && let Some(&v) = cache.get(&key)
+        {
+            return v;
         }
         let valid = phonenumber::parse(None, s)
             .map(|n| phonenumber::is_valid(&n))
@@ -949,6 +1397,9 @@ impl Scanner {
         let person_field = hint.expect == Some(PiiType::Person);
         let mut buf = String::new();
         let mut run: Vec<(usize, usize)> = Vec::with_capacity(8);
+        // Runs are visited left to right: only the claimed spans from the
+        // current one on can overlap them.
+        let mut cl = 0;
         let n = text.len();
         let mut i = 0;
         while i < n {
@@ -1006,7 +1457,16 @@ impl Scanner {
                 }
                 break;
             }
-            self.eval_run(text, &run, dicts, &mut buf, claimed, person_field, whole, out);
+            self.eval_run(
+                text,
+                &run,
+                dicts,
+                &mut buf,
+                claimed,
+                person_field,
+                whole,
+                out,
+            );
             i = j.max(i + 1);
         }
     }
@@ -1024,7 +1484,8 @@ impl Scanner {
         out: &mut Vec<Finding>,
     ) {
         let word = |k: usize| std::str::from_utf8(&text[run[k].0..run[k].1]).unwrap_or("");
-        let stop = |k: usize, buf: &mut String| names::fold_into(word(k), buf) && names::is_stopword(buf);
+        let stop =
+            |k: usize, buf: &mut String| names::fold_into(word(k), buf) && names::is_stopword(buf);
         // Leading and trailing stop words ("Customer", "Please") are not part of the name.
         let (mut a, mut b) = (0usize, run.len() - 1);
         let mut lead_ctx = false;
@@ -1072,10 +1533,15 @@ impl Scanner {
                 names::fold_into(w, buf) && list.binary_search(&buf.as_str()).is_ok()
             })
         };
-        let ctx_before = lead_ctx || prev_word(text, start).is_some_and(|w| in_list(w, PERSON_BEFORE, buf));
+        let ctx_before =
+            lead_ctx || prev_word(text, start).is_some_and(|w| in_list(w, PERSON_BEFORE, buf));
         let ctx_after = next_word(text, end).is_some_and(|w| in_list(w, PERSON_AFTER, buf));
         if ctx_before || ctx_after {
-            score = if score == 0.0 { 0.6 } else { (score + 0.3).min(0.95) };
+            score = if score == 0.0 {
+                0.6
+            } else {
+                (score + 0.3).min(0.95)
+            };
         }
         if whole_field {
             score = score.max(0.8);
@@ -1087,7 +1553,14 @@ impl Scanner {
         }
     }
 
-    fn push_person(&self, claimed: &[(usize, usize)], start: usize, end: usize, score: f32, out: &mut Vec<Finding>) {
+    fn push_person(
+        &self,
+        claimed: &[(usize, usize)],
+        start: usize,
+        end: usize,
+        score: f32,
+        out: &mut Vec<Finding>,
+    ) {
         if overlaps_claimed(claimed, start, end) {
             return;
         }
@@ -1106,6 +1579,9 @@ fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> boo
     let i = claimed.partition_point(|&(_, e)| e <= start);
     claimed.get(i).is_some_and(|&(s, _)| s < end)
 }
+
+/// Shortest generic token considered a credential.
+const MIN_TOKEN: usize = 24;
 
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=')
@@ -1131,11 +1607,15 @@ fn random_token(tok: &[u8]) -> bool {
 }
 
 fn first_non_space(t: &[u8]) -> usize {
-    t.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(t.len())
+    t.iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(t.len())
 }
 
 fn last_non_space(t: &[u8]) -> usize {
-    t.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1)
+    t.iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |p| p + 1)
 }
 
 fn lookup_first(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
@@ -1191,7 +1671,12 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
     while j < n {
         let c = text[j];
         let (alpha, upper, lower, len) = if c < 0x80 {
-            (c.is_ascii_alphabetic(), c.is_ascii_uppercase(), c.is_ascii_lowercase(), 1)
+            (
+                c.is_ascii_alphabetic(),
+                c.is_ascii_uppercase(),
+                c.is_ascii_lowercase(),
+                1,
+            )
         } else {
             let len = match c {
                 0xC0..=0xDF => 2,
@@ -1199,8 +1684,16 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
                 0xF0..=0xF7 => 4,
                 _ => 1,
             };
-            match std::str::from_utf8(&text[j..n.min(j + len)]).ok().and_then(|s| s.chars().next()) {
-                Some(ch) => (ch.is_alphabetic(), ch.is_uppercase(), ch.is_lowercase(), len),
+            match std::str::from_utf8(&text[j..n.min(j + len)])
+                .ok()
+                .and_then(|s| s.chars().next())
+            {
+                Some(ch) => (
+                    ch.is_alphabetic(),
+                    ch.is_uppercase(),
+                    ch.is_lowercase(),
+                    len,
+                ),
                 None => (false, false, false, len),
             }
         };
@@ -1223,6 +1716,396 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
             break;
         }
     }
-    let glued = text.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'_');
+    let glued = text
+        .get(j)
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'_');
     (j, upper_first && has_lower && !glued)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn scanner() -> &'static Scanner {
+        static S: OnceLock<Scanner> = OnceLock::new();
+        S.get_or_init(|| {
+            Scanner::new(ScanOptions {
+                min_score: 0.5,
+                reference_year: 2026,
+            })
+            .expect("patterns compile")
+        })
+    }
+
+    fn found(text: &str, hint: Option<&str>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        match hint {
+            None => scanner().scan(text.as_bytes(), &mut out),
+            Some(h) => scanner().scan_field(&FieldHint::from_name(h), text.as_bytes(), &mut out),
+        }
+        out.iter()
+            .map(|f| (f.kind.name().to_owned(), text[f.start..f.end].to_owned()))
+            .collect()
+    }
+
+    /// Scans `text` and compares (type, matched text) pairs in order.
+    fn check(text: &str, expect: &[(&str, &str)]) {
+        let want: Vec<(String, String)> = expect
+            .iter()
+            .map(|(t, s)| ((*t).to_owned(), (*s).to_owned()))
+            .collect();
+        assert_eq!(found(text, None), want, "in {text:?}");
+    }
+
+    /// Scans one field value under a column name.
+    fn check_field(column: &str, value: &str, expect: &[(&str, &str)]) {
+        let want: Vec<(String, String)> = expect
+            .iter()
+            .map(|(t, s)| ((*t).to_owned(), (*s).to_owned()))
+            .collect();
+        assert_eq!(found(value, Some(column)), want, "{column}={value:?}");
+    }
+
+    /// Asserts nothing of type `kind` is found.
+    fn none_of(kind: &str, text: &str) {
+        let f = found(text, None);
+        assert!(
+            f.iter().all(|(t, _)| t != kind),
+            "{kind} in {text:?}: {f:?}"
+        );
+    }
+
+    #[test]
+    fn email() {
+        check(
+            "mail jane.doe@example.com now",
+            &[("EMAIL", "jane.doe@example.com")],
+        );
+        check("(a.b+tag@mail.co.uk)", &[("EMAIL", "a.b+tag@mail.co.uk")]);
+        check(
+            "x_y-z@sub.domain.org.",
+            &[("EMAIL", "x_y-z@sub.domain.org")],
+        );
+        none_of("EMAIL", "user@localhost");
+        none_of("EMAIL", "a..b@example.com");
+        none_of("EMAIL", "@example.com");
+        none_of("EMAIL", "price 5@3.00");
+    }
+
+    #[test]
+    fn phone() {
+        check("call (212) 555-0134 now", &[("PHONE", "(212) 555-0134")]);
+        check("phone: 415-555-0199.", &[("PHONE", "415-555-0199")]);
+        check("tel 646.555.0101", &[("PHONE", "646.555.0101")]);
+        check("+1 212 555 0134", &[("PHONE", "+1 212 555 0134")]);
+        check("+1-917-555-0144", &[("PHONE", "+1-917-555-0144")]);
+        check(
+            "ring +44 20 7946 0958 today",
+            &[("PHONE", "+44 20 7946 0958")],
+        );
+        check("+49 30 12345678", &[("PHONE", "+49 30 12345678")]);
+        check("+33 1 42 68 53 00", &[("PHONE", "+33 1 42 68 53 00")]);
+        // Look-alikes: invoice and order numbers, impossible exchanges, dates.
+        none_of("PHONE", "invoice INV-2021-362444 overdue");
+        none_of("PHONE", "order ORD-0012345");
+        none_of("PHONE", "call 212-155-0134");
+        none_of("PHONE", "dial 112-555-0134");
+        none_of("PHONE", "on 2024-05-01 12:34:56");
+        none_of("PHONE", "+1 234");
+        none_of("PHONE", "SKU-AB-1234 and 12/25");
+    }
+
+    #[test]
+    fn ip_address() {
+        check("from 203.0.113.7 at", &[("IP_ADDRESS", "203.0.113.7")]);
+        check("host 10.0.0.12.", &[("IP_ADDRESS", "10.0.0.12")]);
+        check(
+            "from 2001:db8:85a3:0:0:8a2e:370:7334 blocked",
+            &[("IP_ADDRESS", "2001:db8:85a3:0:0:8a2e:370:7334")],
+        );
+        check(
+            "peer fe80::1ff:fe23:4567:890a ok",
+            &[("IP_ADDRESS", "fe80::1ff:fe23:4567:890a")],
+        );
+        none_of("IP_ADDRESS", "version v1.2.3.4");
+        none_of("IP_ADDRESS", "build 1.2.3.4.5");
+        none_of("IP_ADDRESS", "999.1.1.1");
+        none_of("IP_ADDRESS", "at 12:34:56");
+        none_of("IP_ADDRESS", "mac 00:1A:2B:3C:4D:5E");
+        none_of("IP_ADDRESS", "use std::net::Ipv6Addr");
+        none_of("IP_ADDRESS", "0.0.0.0");
+        none_of("IP_ADDRESS", "127.0.0.1");
+    }
+
+    #[test]
+    fn credit_card() {
+        check(
+            "card 4111 1111 1111 1111.",
+            &[("CREDIT_CARD", "4111 1111 1111 1111")],
+        );
+        check(
+            "card 4111-1111-1111-1111",
+            &[("CREDIT_CARD", "4111-1111-1111-1111")],
+        );
+        check(
+            "pan 5555555555554444",
+            &[("CREDIT_CARD", "5555555555554444")],
+        );
+        check(
+            "mc2 2223 0031 2200 3222",
+            &[("CREDIT_CARD", "2223 0031 2200 3222")],
+        );
+        check(
+            "amex 3782 822463 10005",
+            &[("CREDIT_CARD", "3782 822463 10005")],
+        );
+        check(
+            "disc 6011111111111117",
+            &[("CREDIT_CARD", "6011111111111117")],
+        );
+        // Bad Luhn, unknown issuer, mixed separators, embedded in ids.
+        none_of("CREDIT_CARD", "test 4111 1111 1111 1112");
+        none_of("CREDIT_CARD", "id 1234567812345670");
+        none_of("CREDIT_CARD", "4111 1111-1111 1111");
+        none_of("CREDIT_CARD", "ref-4111111111111111");
+        none_of("CREDIT_CARD", "tracking 1Z4111111111111111");
+    }
+
+    #[test]
+    fn iban() {
+        check(
+            "IBAN DE89 3704 0044 0532 0130 00 failed",
+            &[("IBAN", "DE89 3704 0044 0532 0130 00")],
+        );
+        check(
+            "iban DE89370400440532013000.",
+            &[("IBAN", "DE89370400440532013000")],
+        );
+        check(
+            "to GB82 WEST 1234 5698 7654 32 THEN",
+            &[("IBAN", "GB82 WEST 1234 5698 7654 32")],
+        );
+        check(
+            "FR1420041010050500013M02606",
+            &[("IBAN", "FR1420041010050500013M02606")],
+        );
+        check("BE68 5390 0754 7034", &[("IBAN", "BE68 5390 0754 7034")]);
+        check(
+            "ES91 2100 0418 4502 0005 1332",
+            &[("IBAN", "ES91 2100 0418 4502 0005 1332")],
+        );
+        none_of("IBAN", "DE88 3704 0044 0532 0130 00");
+        none_of("IBAN", "GB82WEST1234569876543");
+        none_of("IBAN", "XX89370400440532013000");
+    }
+
+    #[test]
+    fn us_ssn() {
+        check("SSN 123-45-6789,", &[("US_SSN", "123-45-6789")]);
+        check("ssn 123 45 6789", &[("US_SSN", "123 45 6789")]);
+        check(
+            "social security number 123456789",
+            &[("US_SSN", "123456789")],
+        );
+        none_of("US_SSN", "000-12-3456");
+        none_of("US_SSN", "666-12-3456");
+        none_of("US_SSN", "912-12-3456");
+        none_of("US_SSN", "123-00-3456");
+        none_of("US_SSN", "123-45-0000");
+        none_of("US_SSN", "id 123456789");
+        none_of("US_SSN", "ORD-123-45-6789");
+    }
+
+    #[test]
+    fn uk_nino() {
+        check("NI number AB 12 34 56 C", &[("UK_NINO", "AB 12 34 56 C")]);
+        check("nino JG103759A.", &[("UK_NINO", "JG103759A")]);
+        none_of("UK_NINO", "BG123456A");
+        none_of("UK_NINO", "QQ123456Z");
+        none_of("UK_NINO", "DA123456A");
+    }
+
+    #[test]
+    fn date_of_birth() {
+        check("DOB 1985-03-02.", &[("DATE_OF_BIRTH", "1985-03-02")]);
+        check("born on 03/02/1985 in", &[("DATE_OF_BIRTH", "03/02/1985")]);
+        check(
+            "date of birth is March 2, 1985",
+            &[("DATE_OF_BIRTH", "March 2, 1985")],
+        );
+        check("birthday: 02 Mar 1985", &[("DATE_OF_BIRTH", "02 Mar 1985")]);
+        check("d.o.b. 31.12.1970", &[("DATE_OF_BIRTH", "31.12.1970")]);
+        // Dates without birth context, timestamps, future and invalid dates.
+        none_of("DATE_OF_BIRTH", "cannot log in since 2024-03-01");
+        none_of("DATE_OF_BIRTH", "DOB check at 2024-05-01 12:34:56");
+        none_of("DATE_OF_BIRTH", "born 2031-01-01");
+        none_of("DATE_OF_BIRTH", "DOB 1985-02-30");
+        none_of("DATE_OF_BIRTH", "exp 12/27");
+        check(
+            "DOB 1980-01-01, joined 2024-05-01",
+            &[("DATE_OF_BIRTH", "1980-01-01")],
+        );
+    }
+
+    #[test]
+    fn address() {
+        check(
+            "Ship to 123 Main Street Apt. 4, Springfield, IL 62704, attention",
+            &[("ADDRESS", "123 Main Street Apt. 4, Springfield, IL 62704")],
+        );
+        check(
+            "lives at 8746 Oak Ridge Rd, North Plains, OR 97133-1234.",
+            &[("ADDRESS", "8746 Oak Ridge Rd, North Plains, OR 97133-1234")],
+        );
+        check(
+            "office 10 Downing Street, London SW1A 2AA today",
+            &[("ADDRESS", "10 Downing Street, London SW1A 2AA")],
+        );
+        check(
+            "new address: 42 Elm Avenue",
+            &[("ADDRESS", "42 Elm Avenue")],
+        );
+        none_of("ADDRESS", "we sold 42 Elm Avenue shares");
+        none_of("ADDRESS", "Printer on floor 3 is jammed");
+        none_of("ADDRESS", "total $1,234.56 for 3 items");
+    }
+
+    #[test]
+    fn person() {
+        check(
+            "Customer Jane Smith (jane@x.com)",
+            &[("PERSON", "Jane Smith"), ("EMAIL", "jane@x.com")],
+        );
+        check(
+            "María García says the app crashes",
+            &[("PERSON", "María García")],
+        );
+        check(
+            "account holder Ana de la Cruz.",
+            &[("PERSON", "Ana de la Cruz")],
+        );
+        check("attention Xqzt Vbnmw.", &[("PERSON", "Xqzt Vbnmw")]);
+        check("Mary-Jane O'Connor", &[("PERSON", "Mary-Jane O'Connor")]);
+        none_of("PERSON", "Firewall blocked the Printer");
+        none_of("PERSON", "Quarterly Business Review Meeting Notes Draft");
+        none_of("PERSON", "Please Update Billing");
+        none_of("PERSON", "Xqzt Vbnmw");
+        none_of("PERSON", "JOHN SMITH_ID");
+    }
+
+    #[test]
+    fn secret() {
+        check(
+            "key AKIAIOSFODNN7EXAMPLE in",
+            &[("SECRET", "AKIAIOSFODNN7EXAMPLE")],
+        );
+        check(
+            "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 leaked",
+            &[("SECRET", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")],
+        );
+        check(
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            &[("SECRET", "sk_live_4eC39HqLyjWDarjtT1zdp7dc")],
+        );
+        check(
+            "xoxb-12345678901-123456789012-AbCdEfGhIjKlMnOpQrStUvWx",
+            &[(
+                "SECRET",
+                "xoxb-12345678901-123456789012-AbCdEfGhIjKlMnOpQrStUvWx",
+            )],
+        );
+        check(
+            "api key: 3f9a1c7e5b2d80461f9a1c7e5b2d80461f9a1c7e",
+            &[("SECRET", "3f9a1c7e5b2d80461f9a1c7e5b2d80461f9a1c7e")],
+        );
+        check(
+            "-----BEGIN RSA PRIVATE KEY-----",
+            &[("SECRET", "-----BEGIN RSA PRIVATE KEY-----")],
+        );
+        // A bare commit hash is not a secret; neither is a low-entropy token.
+        none_of(
+            "SECRET",
+            "commit 3f9a1c7e5b2d80461f9a1c7e5b2d80461f9a1c7e merged",
+        );
+        none_of("SECRET", "token aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        none_of("SECRET", "pk_live_4eC39HqLyjWDarjtT1zdp7dc");
+    }
+
+    #[test]
+    fn look_alikes_are_quiet() {
+        for text in [
+            "Order ORD-0012345 total $1,234.56, paid with card ending 4242.",
+            "Deploy of v2.13.7 to srv-db-07.internal failed on 2024-07-01, see build 20240701.3.",
+            "Meeting moved to 2025-03-04; agenda: quarterly numbers, 3.5% churn.",
+            "Package 1Z9A8B7C6D5E4F3G2H delayed.",
+            "Printer on floor 3 is jammed again, asset SKU-AB-1234.",
+            "Invoice INV-2022-004211 for $99.00 is overdue since March 3, 2024.",
+        ] {
+            assert_eq!(found(text, None), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn fields_use_hints() {
+        check_field("dob", "1985-03-02", &[("DATE_OF_BIRTH", "1985-03-02")]);
+        check_field(
+            "birthday",
+            "March 2, 1985",
+            &[("DATE_OF_BIRTH", "March 2, 1985")],
+        );
+        // A bare old date in an unnamed column is still a likely birth date;
+        // in a signup column, or recent, it is not.
+        check_field("col7", "1985-03-02", &[("DATE_OF_BIRTH", "1985-03-02")]);
+        check_field("signup_date", "1985-03-02", &[]);
+        check_field("col7", "2024-03-02", &[]);
+        check_field("name", "Xqzt Vbnmw", &[("PERSON", "Xqzt Vbnmw")]);
+        check_field("name", "Jürgen", &[("PERSON", "Jürgen")]);
+        check_field("plan", "Enterprise", &[]);
+        check_field(
+            "api_key",
+            "Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9",
+            &[("SECRET", "Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9")],
+        );
+        check_field(
+            "note",
+            "card 4111111111111111 declined",
+            &[("CREDIT_CARD", "4111111111111111")],
+        );
+    }
+
+    #[test]
+    fn spans_are_char_boundaries_and_sorted() {
+        let text = "Ünïcödé José Álvarez at jose@exämple.com, ☎ +44 20 7946 0958 — DOB 1985-03-02";
+        let mut out = Vec::new();
+        scanner().scan(text.as_bytes(), &mut out);
+        assert!(!out.is_empty());
+        for w in out.windows(2) {
+            assert!(w[0].start <= w[1].start);
+        }
+        for f in &out {
+            assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+        }
+    }
+
+    #[test]
+    fn findings_stay_on_their_line() {
+        let text = "Jane\nSmith 4111 1111\n1111 1111";
+        let mut out = Vec::new();
+        scanner().scan(text.as_bytes(), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn min_score_filters() {
+        let strict = Scanner::new(ScanOptions {
+            min_score: 0.9,
+            reference_year: 2026,
+        })
+        .expect("patterns compile");
+        let mut out = Vec::new();
+        strict.scan(b"ref 212 555 0134 or email a@b.com", &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, PiiType::Email);
+    }
 }

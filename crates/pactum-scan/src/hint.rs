@@ -64,9 +64,24 @@ impl FieldHint {
             Some(PiiType::DateOfBirth)
         } else if any(&["email", "e_mail", "mail", "emailaddress"]) {
             Some(PiiType::Email)
-        } else if any(&["phone", "tel", "telephone", "mobile", "cell", "fax", "msisdn"]) {
+        } else if any(&[
+            "phone",
+            "tel",
+            "telephone",
+            "mobile",
+            "cell",
+            "fax",
+            "msisdn",
+        ]) {
             Some(PiiType::Phone)
-        } else if any(&["ip", "ipv4", "ipv6", "ip_address", "ipaddress", "remote_addr"]) {
+        } else if any(&[
+            "ip",
+            "ipv4",
+            "ipv6",
+            "ip_address",
+            "ipaddress",
+            "remote_addr",
+        ]) {
             Some(PiiType::IpAddress)
         } else if any(&["card", "cc", "pan", "creditcard"]) {
             Some(PiiType::CreditCard)
@@ -77,16 +92,39 @@ impl FieldHint {
         } else if any(&["nino", "ni_number", "national_insurance"]) {
             Some(PiiType::UkNino)
         } else if any(&[
-            "address", "addr", "street", "street_address", "mailing", "residence",
+            "address",
+            "addr",
+            "street",
+            "street_address",
+            "mailing",
+            "residence",
         ]) {
             Some(PiiType::Address)
         } else if any(&[
-            "secret", "token", "api_key", "apikey", "password", "passwd", "credential", "key",
+            "secret",
+            "token",
+            "api_key",
+            "apikey",
+            "password",
+            "passwd",
+            "credential",
+            "key",
         ]) {
             Some(PiiType::Secret)
         } else if any(&[
-            "name", "fullname", "firstname", "lastname", "surname", "forename", "given",
-            "family", "person", "contact", "holder", "cardholder", "spouse",
+            "name",
+            "fullname",
+            "firstname",
+            "lastname",
+            "surname",
+            "forename",
+            "given",
+            "family",
+            "person",
+            "contact",
+            "holder",
+            "cardholder",
+            "spouse",
         ]) {
             Some(PiiType::Person)
         } else {
@@ -94,9 +132,31 @@ impl FieldHint {
         };
         let other_date = expect.is_none()
             && any(&[
-                "created", "updated", "modified", "signup", "signed", "joined", "since", "until",
-                "expires", "expiry", "exp", "shipped", "ordered", "paid", "due", "timestamp",
-                "ts", "at", "on", "last", "login", "date", "time", "start", "end",
+                "created",
+                "updated",
+                "modified",
+                "signup",
+                "signed",
+                "joined",
+                "since",
+                "until",
+                "expires",
+                "expiry",
+                "exp",
+                "shipped",
+                "ordered",
+                "paid",
+                "due",
+                "timestamp",
+                "ts",
+                "at",
+                "on",
+                "last",
+                "login",
+                "date",
+                "time",
+                "start",
+                "end",
             ]);
         FieldHint { expect, other_date }
     }

@@ -185,7 +185,12 @@ pub fn scan_reader<R: Read>(
 
 /// Reads into `buf` until it holds at least `want` bytes or the input ends.
 /// Returns true at end of input.
-fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize, path: &Path) -> Result<bool, ScanError> {
+fn fill<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    want: usize,
+    path: &Path,
+) -> Result<bool, ScanError> {
     while buf.len() < want {
         let old = buf.len();
         buf.resize(want.max(old + 8192), 0);
@@ -372,7 +377,10 @@ fn scan_csv<R: Read>(
         // Columns beyond the header get a generated name.
         let widest = batch.iter().map(csv::ByteRecord::len).max().unwrap_or(0);
         while profiles.len() < widest {
-            profiles.push(ColumnProfile::new(&format!("column_{}", profiles.len() + 1)));
+            profiles.push(ColumnProfile::new(&format!(
+                "column_{}",
+                profiles.len() + 1
+            )));
         }
         let mut hints = hints.clone();
         hints.resize(profiles.len(), FieldHint::NONE);
@@ -380,7 +388,8 @@ fn scan_csv<R: Read>(
         let per = batch.len().div_ceil(opts.threads).max(1);
         let work = |part: &[csv::ByteRecord], first_row: u64| {
             let mut out: Vec<CellFinding> = Vec::new();
-            let mut local: Vec<ColumnProfile> = names.iter().map(|n| ColumnProfile::new(n)).collect();
+            let mut local: Vec<ColumnProfile> =
+                names.iter().map(|n| ColumnProfile::new(n)).collect();
             let mut found = Vec::new();
             let mut bytes = 0u64;
             for (i, rec) in part.iter().enumerate() {
@@ -398,24 +407,25 @@ fn scan_csv<R: Read>(
             }
             (out, local, bytes)
         };
-        let results: Vec<(Vec<CellFinding>, Vec<ColumnProfile>, u64)> = if opts.threads == 1 || batch.len() < 2 {
-            vec![work(&batch, row)]
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = batch
-                    .chunks(per)
-                    .enumerate()
-                    .map(|(k, part)| {
-                        let work = &work;
-                        s.spawn(move || work(part, row + (k * per) as u64))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("scanner threads do not panic"))
-                    .collect()
-            })
-        };
+        let results: Vec<(Vec<CellFinding>, Vec<ColumnProfile>, u64)> =
+            if opts.threads == 1 || batch.len() < 2 {
+                vec![work(&batch, row)]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = batch
+                        .chunks(per)
+                        .enumerate()
+                        .map(|(k, part)| {
+                            let work = &work;
+                            s.spawn(move || work(part, row + (k * per) as u64))
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("scanner threads do not panic"))
+                        .collect()
+                })
+            };
         for (cells, local, bytes) in results {
             for c in cells {
                 let f = c.found;
@@ -498,17 +508,19 @@ impl JsonWalk<'_> {
         report: &mut FileReport,
         sink: &mut dyn Sink,
     ) -> Result<(), ScanError> {
-        let key = path.rsplit('.').next().unwrap_or(path).trim_end_matches("[]");
-        let profile = self
-            .profiles
-            .entry(path.to_owned())
-            .or_insert_with(|| {
-                let mut p = ColumnProfile::new(key);
-                p.rename(path);
-                p
-            });
+        let key = path
+            .rsplit('.')
+            .next()
+            .unwrap_or(path)
+            .trim_end_matches("[]");
+        let profile = self.profiles.entry(path.to_owned()).or_insert_with(|| {
+            let mut p = ColumnProfile::new(key);
+            p.rename(path);
+            p
+        });
         self.found.clear();
-        self.scanner.scan_field(profile.hint(), value, &mut self.found);
+        self.scanner
+            .scan_field(profile.hint(), value, &mut self.found);
         profile.add(value, &self.found);
         self.scanned += value.len() as u64;
         for f in &self.found {
@@ -570,11 +582,12 @@ fn scan_json<R: Read>(
                 let mut rest = std::mem::take(&mut line);
                 rd.read_to_string(&mut rest).map_err(read_err)?;
                 report.bytes += (rest.len() - n) as u64;
-                let v: serde_json::Value = serde_json::from_str(&rest).map_err(|source| ScanError::Json {
-                    path: path.clone(),
-                    line: lineno,
-                    source,
-                })?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&rest).map_err(|source| ScanError::Json {
+                        path: path.clone(),
+                        line: lineno,
+                        source,
+                    })?;
                 docs += 1;
                 walk.walk(&v, &mut key, 1, report, sink)?;
                 break;

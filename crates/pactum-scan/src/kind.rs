@@ -81,9 +81,7 @@ impl PiiType {
             PiiType::IpAddress => "user.device.ip_address",
             PiiType::CreditCard => "user.financial.credit_card",
             PiiType::Iban => "user.financial.bank_account",
-            PiiType::UsSsn | PiiType::UkNino => {
-                "user.government_id.national_identification_number"
-            }
+            PiiType::UsSsn | PiiType::UkNino => "user.government_id.national_identification_number",
             PiiType::DateOfBirth => "user.demographic.date_of_birth",
             PiiType::Address => "user.contact.address",
             PiiType::Person => "user.name",

@@ -65,19 +65,19 @@ pub(crate) fn dictionaries() -> &'static Dictionaries {
 const STOPWORDS: &[&str] = &[
     "a", "about", "account", "address", "after", "again", "all", "also", "am", "an", "and", "any",
     "are", "as", "at", "bank", "be", "because", "been", "before", "best", "bill", "billing",
-    "both", "but", "by", "call", "can", "card", "case", "cc", "city", "client", "contact",
-    "could", "county", "court", "customer", "date", "day", "dear", "do", "does", "done", "each",
-    "east", "email", "error", "even", "every", "for", "from", "good", "had", "has", "have",
-    "he", "hello", "her", "here", "hi", "him", "his", "home", "how", "i", "if", "in", "into",
-    "is", "it", "its", "just", "last", "late", "let", "like", "line", "log", "mail", "main",
-    "many", "may", "me", "more", "most", "mr", "mrs", "ms", "much", "must", "my", "name", "new",
-    "next", "no", "north", "not", "note", "now", "of", "off", "old", "on", "once", "one", "only",
-    "or", "order", "other", "our", "out", "over", "own", "page", "park", "pay", "phone", "please",
-    "post", "price", "re", "ref", "same", "says", "see", "she", "should", "so", "some", "south",
-    "state", "street", "such", "team", "than", "thank", "thanks", "that", "the", "their", "them",
-    "then", "there", "these", "they", "this", "those", "to", "too", "under", "up", "us", "user",
-    "very", "was", "we", "well", "were", "west", "what", "when", "where", "which", "while", "who",
-    "why", "will", "with", "would", "yes", "yet", "you", "your",
+    "both", "but", "by", "call", "can", "card", "case", "cc", "city", "client", "contact", "could",
+    "county", "court", "customer", "date", "day", "dear", "do", "does", "done", "each", "east",
+    "email", "error", "even", "every", "for", "from", "good", "had", "has", "have", "he", "hello",
+    "her", "here", "hi", "him", "his", "home", "how", "i", "if", "in", "into", "is", "it", "its",
+    "just", "last", "late", "let", "like", "line", "log", "mail", "main", "many", "may", "me",
+    "more", "most", "mr", "mrs", "ms", "much", "must", "my", "name", "new", "next", "no", "north",
+    "not", "note", "now", "of", "off", "old", "on", "once", "one", "only", "or", "order", "other",
+    "our", "out", "over", "own", "page", "park", "pay", "phone", "please", "post", "price", "re",
+    "ref", "same", "says", "see", "she", "should", "so", "some", "south", "state", "street",
+    "such", "team", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there",
+    "these", "they", "this", "those", "to", "too", "under", "up", "us", "user", "very", "was",
+    "we", "well", "were", "west", "what", "when", "where", "which", "while", "who", "why", "will",
+    "with", "would", "yes", "yet", "you", "your",
 ];
 
 /// Lower-case particles that may sit inside a name (`Ana de la Cruz`).
@@ -117,13 +117,19 @@ pub(crate) fn fold_into(word: &str, buf: &mut String) -> bool {
             continue;
         }
         let folded = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'ą' | 'Ą' => "a",
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'ą' | 'Ą' => {
+                "a"
+            }
             'æ' | 'Æ' => "ae",
             'ç' | 'Ç' | 'ć' | 'Ć' | 'č' | 'Č' => "c",
-            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ę' | 'Ę' | 'ě' | 'Ě' => "e",
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ę' | 'Ę' | 'ě' | 'Ě' => {
+                "e"
+            }
             'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
             'ñ' | 'Ñ' | 'ń' | 'Ń' | 'ň' | 'Ň' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                "o"
+            }
             'œ' | 'Œ' => "oe",
             'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'ů' | 'Ů' => "u",
             'ý' | 'ÿ' | 'Ý' => "y",

@@ -98,7 +98,8 @@ impl<'w> Report<'w> {
             OutputFormat::Jsonl => {}
             OutputFormat::Table => {
                 let total: u64 = self.files.iter().map(FileReport::findings).sum();
-                writeln!(w, "{total} finding(s) in {} file(s)", self.files.len()).map_err(ScanError::Write)?;
+                writeln!(w, "{total} finding(s) in {} file(s)", self.files.len())
+                    .map_err(ScanError::Write)?;
             }
             OutputFormat::Json => {
                 #[derive(Serialize)]
@@ -120,13 +121,20 @@ impl<'w> Report<'w> {
                         counts: counts(r),
                     })
                     .collect();
-                serde_json::to_writer_pretty(&mut *w, &Doc { files, findings: &self.rows })
-                    .map_err(|e| ScanError::Write(e.into()))?;
+                serde_json::to_writer_pretty(
+                    &mut *w,
+                    &Doc {
+                        files,
+                        findings: &self.rows,
+                    },
+                )
+                .map_err(|e| ScanError::Write(e.into()))?;
                 writeln!(w).map_err(ScanError::Write)?;
             }
             OutputFormat::Sarif => {
                 let doc = sarif(&self.rows);
-                serde_json::to_writer_pretty(&mut *w, &doc).map_err(|e| ScanError::Write(e.into()))?;
+                serde_json::to_writer_pretty(&mut *w, &doc)
+                    .map_err(|e| ScanError::Write(e.into()))?;
                 writeln!(w).map_err(ScanError::Write)?;
             }
         }
@@ -225,7 +233,11 @@ fn write_table_file(w: &mut dyn Write, r: &FileReport, rows: &[Row]) -> std::io:
         }
     }
     if !r.columns.is_empty() {
-        writeln!(w, "  {:<28} {:<14} {:>7}  {:<14} category", "column", "type", "share", "header")?;
+        writeln!(
+            w,
+            "  {:<28} {:<14} {:>7}  {:<14} category",
+            "column", "type", "share", "header"
+        )?;
         for c in &r.columns {
             let share = c.shares.first().map_or(0.0, |s| s.share);
             writeln!(
@@ -248,7 +260,11 @@ fn write_table_file(w: &mut dyn Write, r: &FileReport, rows: &[Row]) -> std::io:
         )?;
     }
     if (r.findings() as usize) > rows.len() {
-        writeln!(w, "  ... {} more (use --format jsonl for all)", r.findings() as usize - rows.len())?;
+        writeln!(
+            w,
+            "  ... {} more (use --format jsonl for all)",
+            r.findings() as usize - rows.len()
+        )?;
     }
     Ok(())
 }
@@ -277,7 +293,11 @@ fn sarif(rows: &[Row]) -> serde_json::Value {
                 props["key"] = json!(k);
             }
             // CSV rows are reported one line below the header row.
-            let line = if r.column.is_some() { r.line + 1 } else { r.line };
+            let line = if r.column.is_some() {
+                r.line + 1
+            } else {
+                r.line
+            };
             json!({
                 "ruleId": r.kind,
                 "level": "warning",

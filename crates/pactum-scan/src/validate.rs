@@ -27,7 +27,7 @@ pub fn luhn(digits: &[u8]) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A payment-card network, recognised from the issuer identification number.
@@ -87,8 +87,7 @@ pub fn card_network(digits: &[u8]) -> Option<CardNetwork> {
     if (3528..=3589).contains(&p4) && (16..=19).contains(&len) {
         return Some(CardNetwork::Jcb);
     }
-    if ((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len)
-    {
+    if ((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len) {
         return Some(CardNetwork::Diners);
     }
     if p2 == 62 && (16..=19).contains(&len) {
@@ -246,7 +245,13 @@ pub fn iban_length(country: &[u8]) -> Option<usize> {
 /// SSA's assignment rules: area not 000, 666 or 900–999; group not 00; serial
 /// not 0000. `area`, `group` and `serial` are the three digit groups.
 pub fn us_ssn(area: u16, group: u8, serial: u16) -> bool {
-    area != 0 && area != 666 && area < 900 && group != 0 && group < 100 && serial != 0 && serial < 10_000
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && group < 100
+        && serial != 0
+        && serial < 10_000
 }
 
 /// Parses and validates an SSN written `ddd-dd-dddd`, `ddd dd dddd` or
@@ -281,7 +286,10 @@ pub fn uk_nino(s: &[u8]) -> bool {
     let (a, b) = (c[0], c[1]);
     let first_ok = a.is_ascii_uppercase() && !b"DFIQUV".contains(&a);
     let second_ok = b.is_ascii_uppercase() && !b"DFIOQUV".contains(&b);
-    let pair_ok = !matches!(&c[..2], b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ");
+    let pair_ok = !matches!(
+        &c[..2],
+        b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+    );
     first_ok
         && second_ok
         && pair_ok
@@ -301,7 +309,7 @@ pub fn ipv6(s: &str) -> Option<Ipv6Addr> {
 
 /// Returns true for a calendar-valid date (Gregorian leap years).
 pub fn calendar_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -354,7 +362,7 @@ mod tests {
                 }
             })
             .sum();
-        !digits.is_empty() && sum % 10 == 0
+        !digits.is_empty() && sum.is_multiple_of(10)
     }
 
     /// Appends the Luhn check digit to a payload.

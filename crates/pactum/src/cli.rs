@@ -41,6 +41,8 @@ pub enum Command {
     Import(cmd::import::ImportArgs),
     /// Scan the map's live datastores for personal data and report where they disagree with the map.
     Drift(cmd::drift::DriftArgs),
+    /// Run the server: the privacy notice page, the JSON API (with OpenAPI) and health endpoints.
+    Serve(cmd::serve::ServeArgs),
 }
 
 /// Runs one command and returns the process exit code.
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ropa(args) => cmd::ropa::run(&args),
         Command::Import(args) => cmd::import::run(&args),
         Command::Drift(args) => cmd::drift::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
     }
 }
 

@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use Expect::{AnyMentions, Contains, Equals, Present};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
@@ -101,8 +102,6 @@ struct Promise {
 fn p(what: &'static str, path: &'static [&'static str], expect: Expect) -> Promise {
     Promise { what, path, expect }
 }
-
-use Expect::{AnyMentions, Contains, Equals, Present};
 
 /// Promises of the IT consultancy policy (`000_*.txt`), modelled by `cedarline-consulting`.
 #[rustfmt::skip]
@@ -413,4 +412,35 @@ fn every_notice_states_every_promise() {
         "promises missing from the notices:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_example_renders_its_documents() {
+    for name in EXAMPLES {
+        for args in [
+            ["notice", "--format", "html"],
+            ["notice", "--format", "json"],
+            ["ropa", "--format", "csv"],
+            ["ropa", "--format", "json"],
+        ] {
+            let out = pactum()
+                .args(args)
+                .arg("--map")
+                .arg(example_dir(name))
+                .output()
+                .expect("pactum runs");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{name}: `pactum {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !out.stdout.is_empty(),
+                "{name}: `pactum {}` printed nothing",
+                args.join(" ")
+            );
+        }
+    }
 }

@@ -40,12 +40,12 @@ fn imports_a_dataset_that_check_then_reads() {
         "stderr prints the report first:\n{stderr}"
     );
     assert!(report.contains(
-        "- 1 datastores with 11 collections and 48 fields (6 identity fields, 10 references)"
+        "- 1 datastore with 11 collections and 48 fields (6 identity fields, 10 references)"
     ));
     assert!(report.contains("## Not represented in the map"));
     assert!(report.contains("error[missing-organisation]"));
     assert!(stderr.contains(&format!(
-        "wrote {} (1 datastores, 0 systems, 0 activities)",
+        "wrote {} (1 datastore, 0 systems, 0 activities)",
         out.display()
     )));
     let datastores = std::fs::read_to_string(out.join("datastores.yml")).expect("datastores.yml");

@@ -34,6 +34,8 @@ pub(crate) fn convert(
         custom_uses: IndexMap::new(),
         preserved: HashSet::new(),
         org_key: None,
+        purpose_uses: HashMap::new(),
+        typed: HashSet::new(),
     };
     cx.unique_keys();
     cx.organisation();
@@ -81,6 +83,10 @@ struct Cx<'a> {
     preserved: HashSet<(String, String, String)>,
     /// The imported organization's fides_key.
     org_key: Option<String>,
+    /// Purpose key -> the Fides data use it stands for.
+    purpose_uses: HashMap<String, String>,
+    /// Fields with a Fides `data_type`: Fides masks only those with a non-null strategy.
+    typed: HashSet<(String, String, String)>,
 }
 
 fn slug(s: &str) -> String {
@@ -574,6 +580,11 @@ impl Cx<'_> {
             }
             let meta = f.fides_meta.as_ref();
             if let Some(dt) = meta.and_then(|m| m.data_type.as_deref()) {
+                self.typed.insert((
+                    at.datastore.to_owned(),
+                    at.collection.to_owned(),
+                    path.clone(),
+                ));
                 let base = dt.strip_suffix("[]").unwrap_or(dt);
                 const TYPES: [&str; 7] = [
                     "string",
@@ -827,10 +838,10 @@ impl Cx<'_> {
                     ),
                 );
             }
-            let base = match nonempty(&decl.name) {
-                Some(n) => slug(&n),
-                None => slug(&decl.data_use),
-            };
+            let base = nonempty(&decl.name)
+                .map(|n| slug(&n))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| slug(&decl.data_use));
             let mut activity_key = format!("{key}_{base}");
             let mut n = 2;
             while self.map.activities.contains_key(&activity_key) {
@@ -842,15 +853,11 @@ impl Cx<'_> {
                 Activity {
                     name: nonempty(&decl.name)
                         .unwrap_or_else(|| format!("{name}: {}", decl.data_use)),
-                    description: None,
                     subjects,
                     categories: decl.data_categories.clone(),
                     purposes: vec![purpose],
-                    sources: Vec::new(),
-                    source_detail: None,
                     systems: vec![key.clone()],
-                    role: Default::default(),
-                    controller: None,
+                    ..Activity::default()
                 },
             );
             self.report.note_item(
@@ -939,10 +946,18 @@ impl Cx<'_> {
 
     /// The purpose for a Fides data use, created on first use.
     fn purpose_for_use(&mut self, data_use: &str, resource: &str) -> String {
-        let key = names::map_key(data_use);
-        if self.map.purposes.contains_key(&key) {
-            return key;
+        let base = names::map_key(data_use);
+        let mut key = base.clone();
+        let mut n = 2;
+        // Two data uses that differ only in `.` and `_` must not share a purpose.
+        while let Some(existing) = self.purpose_uses.get(&key) {
+            if existing == data_use {
+                return key;
+            }
+            key = format!("{base}_{n}");
+            n += 1;
         }
+        self.purpose_uses.insert(key.clone(), data_use.to_owned());
         let builtin = taxonomy::data_use(data_use);
         let custom = self.custom_uses.get(data_use);
         let name = custom
@@ -1145,6 +1160,7 @@ impl Cx<'_> {
             .map(|t| t.data_category.as_str())
             .collect();
         let mut count = 0;
+        let mut untyped = Vec::new();
         for (ds_key, ds) in &mut self.map.datastores {
             for (c_key, coll) in &mut ds.collections {
                 for (f_key, f) in &mut coll.fields {
@@ -1158,6 +1174,10 @@ impl Cx<'_> {
                     if matches && f.erasure.is_none() && !preserved {
                         f.erasure = Some(erasure.clone());
                         count += 1;
+                        let at = (ds_key.clone(), c_key.clone(), f_key.clone());
+                        if erasure != Erasure::Nullify && !self.typed.contains(&at) {
+                            untyped.push(format!("{ds_key}.{c_key}.{f_key}"));
+                        }
                     }
                 }
             }
@@ -1173,6 +1193,16 @@ impl Cx<'_> {
                 backticked(&targets)
             ),
         );
+        // Fides silently skips a non-null strategy on a field without `data_type` and still
+        // reports the request complete; the imported map erases those fields: say so.
+        for field in untyped {
+            self.report.note_item(
+                Inferred,
+                resource,
+                &format!("erasure rule `{label}`: Fides would skip these fields (no `data_type`), Pactum erases them"),
+                field,
+            );
+        }
     }
 
     /// Categories that are neither built in nor declared become custom categories, so every

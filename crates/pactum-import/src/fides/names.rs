@@ -124,6 +124,7 @@ pub(crate) fn identity_key(kind: IdentityKind) -> &'static str {
         IdentityKind::CookieId => "cookie_id",
         IdentityKind::Username => "username",
         IdentityKind::ExternalId => "external_id",
+        IdentityKind::IpAddress => "ip_address",
     }
 }
 

@@ -358,7 +358,8 @@ impl<'de> Deserialize<'de> for Opaque {
                 mut seq: A,
             ) -> Result<Opaque, A::Error> {
                 let mut non_empty = false;
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                // Not `IgnoredAny`: the key tracker would report every key inside as unread.
+                while seq.next_element::<Opaque>()?.is_some() {
                     non_empty = true;
                 }
                 Ok(Opaque { non_empty })
@@ -368,10 +369,7 @@ impl<'de> Deserialize<'de> for Opaque {
                 mut map: A,
             ) -> Result<Opaque, A::Error> {
                 let mut non_empty = false;
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {
+                while map.next_entry::<Opaque, Opaque>()?.is_some() {
                     non_empty = true;
                 }
                 Ok(Opaque { non_empty })

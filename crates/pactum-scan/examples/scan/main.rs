@@ -1,7 +1,7 @@
 //! A stand-alone `scan` command with the same arguments as `pactum scan`: it
-//! compiles the binary crate's subcommand module (`cmd_scan.rs`, kept
-//! identical to `crates/pactum/src/cmd/scan.rs`) so it can be run and tested
-//! without the rest of the CLI.
+//! compiles the binary crate's subcommand module
+//! (`crates/pactum/src/cmd/scan.rs`) on its own, so the scanner can be run and
+//! benchmarked without building the rest of the CLI (database drivers, tokio).
 //!
 //! ```sh
 //! cargo run --release -p pactum-scan --example scan -- --format jsonl tickets.txt
@@ -9,7 +9,7 @@
 
 use clap::Parser;
 
-#[path = "cmd_scan.rs"]
+#[path = "../../../pactum/src/cmd/scan.rs"]
 mod scan;
 
 #[derive(Parser, Debug)]

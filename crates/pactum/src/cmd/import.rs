@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use pactum_domain::model::ConnectorKind;
+use pactum_import::report::count;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -85,21 +86,17 @@ fn run_fides(args: &FidesArgs) -> anyhow::Result<ExitCode> {
     let mut stderr = std::io::stderr().lock();
     write!(stderr, "{}", import.report.markdown())?;
     let s = &import.report.summary;
+    let remaining = import.report.check.len();
     writeln!(
         stderr,
-        "\nwrote {} ({} datastores, {} systems, {} activities) and {}; `pactum check --map {}` lists {} remaining item{}",
+        "\nwrote {} ({}, {}, {}) and {}; `pactum check --map {}` lists {}",
         args.out.display(),
-        s.datastores,
-        s.systems,
-        s.activities,
+        count(s.datastores, "datastore", "datastores"),
+        count(s.systems, "system", "systems"),
+        count(s.activities, "activity", "activities"),
         pactum_import::REPORT_FILE,
         args.out.display(),
-        import.report.check.len(),
-        if import.report.check.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
+        count(remaining, "remaining item", "remaining items"),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,3 +7,4 @@ pub mod init;
 pub mod notice;
 pub mod ropa;
 pub mod schema;
+pub mod serve;

@@ -85,7 +85,7 @@ impl Sink for Progress<'_, '_> {
     fn progress(&mut self, done: u64) {
         if self.tty && self.last.elapsed().as_millis() >= 200 {
             self.last = Instant::now();
-            let pct = if self.total > 0 { done * 100 / self.total } else { 0 };
+            let pct = (done * 100).checked_div(self.total).unwrap_or(0);
             eprint!("\rscanning: {:.1} MB ({pct}%)   ", done as f64 / 1e6);
         }
     }
@@ -150,7 +150,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             total,
             last: Instant::now(),
         };
-        let result: Result<FileReport, ScanError> = input::scan_path(&scanner, path, Some(fmt), &opts, &mut sink);
+        let result: Result<FileReport, ScanError> =
+            input::scan_path(&scanner, path, Some(fmt), &opts, &mut sink);
         if tty {
             eprint!("\r\x1b[K");
         }
@@ -168,7 +169,11 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
                 file.scanned_bytes,
                 file.records,
                 file.findings(),
-                if secs > 0.0 { file.scanned_bytes as f64 / 1e6 / secs } else { 0.0 }
+                if secs > 0.0 {
+                    file.scanned_bytes as f64 / 1e6 / secs
+                } else {
+                    0.0
+                }
             );
         }
         found += file.findings();

@@ -1,0 +1,116 @@
+//! The store's error type.
+
+use crate::Backend;
+
+/// Why a store operation could not be carried out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl {
+        /// The scheme that was given.
+        scheme: String,
+    },
+    /// The database could not be opened or reached.
+    #[error("cannot open the {backend} database")]
+    Connect {
+        /// Which backend was being opened.
+        backend: Backend,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The database was migrated by a newer Pactum: this binary must not touch it.
+    #[error(
+        "the database schema is at version {database}, newer than this pactum supports ({binary}): \
+         upgrade pactum before opening this database"
+    )]
+    SchemaTooNew {
+        /// The newest migration recorded in the database.
+        database: i64,
+        /// The newest migration embedded in this binary.
+        binary: i64,
+    },
+    /// A migration that was already applied differs from the one embedded in this binary.
+    #[error("migration {version} ({name}) differs from the one applied to this database")]
+    MigrationChanged {
+        /// The migration's version.
+        version: i64,
+        /// The migration's name.
+        name: &'static str,
+    },
+    /// A migration failed; the database is left at the previous version.
+    #[error("cannot apply migration {version} ({name})")]
+    Migrate {
+        /// The migration's version.
+        version: i64,
+        /// The migration's name.
+        name: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A query failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// A row holds a value this binary cannot read (for example an unknown role name).
+    #[error("corrupt {table} row {id}: {what}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The row's id.
+        id: i64,
+        /// What is wrong.
+        what: String,
+    },
+    /// The text is not a plausible email address.
+    #[error("invalid email address")]
+    InvalidEmail,
+    /// Another user already has this email address.
+    #[error("a user with this email address already exists")]
+    DuplicateUser,
+    /// The password is too short or too long.
+    #[error("the password must be {min} to {max} characters long")]
+    PasswordLength {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// The role name is not one of the known roles.
+    #[error("unknown role {0:?}: expected owner, privacy_officer, analyst, auditor or engineer")]
+    UnknownRole(String),
+    /// An API token needs at least one role.
+    #[error("an API token needs at least one role")]
+    NoRoles,
+    /// The API token name is empty, too long or contains control characters.
+    #[error("the token name must be 1 to 100 printable characters")]
+    InvalidTokenName,
+    /// The expiry is not after now.
+    #[error("the token expiry must be in the future")]
+    ExpiryInPast,
+    /// An audit entry's action, actor or target is malformed.
+    #[error("invalid audit entry: {0}")]
+    InvalidAuditEntry(&'static str),
+    /// No row with this id.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What was looked for (`user`, `token`).
+        kind: &'static str,
+        /// The id looked for.
+        id: i64,
+    },
+    /// Argon2 refused the parameters or failed.
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed: {0}")]
+    Random(getrandom::Error),
+    /// A blocking task (password hashing) panicked or was cancelled.
+    #[error("a background task failed")]
+    Task(#[source] tokio::task::JoinError),
+    /// Writing an export failed.
+    #[error("cannot write the audit export")]
+    Export(#[source] std::io::Error),
+}

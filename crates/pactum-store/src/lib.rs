@@ -1,0 +1,308 @@
+//! Pactum's own state: admin accounts, API tokens, login counters and the tamper-evident audit log,
+//! kept in embedded SQLite (the default) or PostgreSQL.
+//!
+//! The main type is [`Store`], a cheap-to-clone handle over a connection pool.
+//! [`Store::open`] picks the backend from the URL scheme (`sqlite://PATH` or `postgres://...`),
+//! applies the migrations embedded in the binary and refuses a database whose schema is newer than
+//! the binary knows.
+//!
+//! - [`audit`]: the append-only, hash-chained audit log ([`Store::audit_append`],
+//!   [`Store::audit_verify`], [`Store::audit_export`]).
+//! - [`accounts`]: admin users with Argon2id passwords, [`accounts::Role`]s and login lock-out
+//!   ([`Store::create_user`], [`Store::login`]).
+//! - [`tokens`]: API tokens (`pct_...`), shown once and stored as SHA-256
+//!   ([`Store::create_token`], [`Store::authenticate_token`]).
+//! - [`clock`]: the injectable clock every timestamp comes from.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pactum_store::error::StoreError> {
+//! use pactum_store::Store;
+//! use pactum_store::accounts::Role;
+//! use pactum_store::audit::Actor;
+//!
+//! let store = Store::open("sqlite:///var/lib/pactum/pactum.db").await?;
+//! let user = store
+//!     .create_user(&Actor::Cli, "dpo@example.com", "a long passphrase", Role::PrivacyOfficer)
+//!     .await?;
+//! let report = store.audit_verify().await?;
+//! assert!(report.is_intact());
+//! # let _ = user;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Invariants:
+//! - Every state change appends its audit entry in the same transaction as the change, so a change
+//!   without its entry (or the reverse) is never committed.
+//! - Appends are serialised (SQLite `BEGIN IMMEDIATE`, PostgreSQL `SELECT ... FOR UPDATE` on the
+//!   chain's head row), so the chain never forks.
+//! - Audit entries hold internal ids and non-personal details only, never an email address or a
+//!   secret; API token secrets and passwords are never stored, only their hashes.
+
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod error;
+mod migrate;
+pub mod tokens;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::accounts::{LockoutPolicy, PasswordParams};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::error::StoreError;
+
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (WAL mode).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// How a [`Store`] is opened: pool size, clock, password hashing cost and lock-out policy.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Largest number of pooled connections (PostgreSQL and file SQLite; in-memory SQLite uses 1).
+    pub max_connections: u32,
+    /// Where every timestamp comes from; tests inject a [`clock::ManualClock`].
+    pub clock: Arc<dyn Clock>,
+    /// Argon2id cost for new password hashes (existing hashes keep the cost they were made with).
+    pub password: PasswordParams,
+    /// When repeated login failures lock an account out.
+    pub lockout: LockoutPolicy,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 10,
+            clock: Arc::new(SystemClock),
+            password: PasswordParams::RECOMMENDED,
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
+
+/// A handle on Pactum's state. Cloning is cheap (the pool and settings are shared), so a web server
+/// keeps one in its application state and clones it into each request.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clock: Arc<dyn Clock>,
+    password: PasswordParams,
+    lockout: LockoutPolicy,
+    /// A hash verified against when a login names no known user, so that both cases cost the same.
+    dummy_hash: OnceLock<String>,
+}
+
+impl fmt::Debug for Store {
+    // Connection options hold the database password: show only the backend.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction on either backend. On SQLite it was opened with `BEGIN IMMEDIATE`, so it
+/// holds the database's write lock from the start.
+pub(crate) enum WriteTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the pool of `$store`, once per backend: the body is
+/// type-checked against each concrete pool type, so one SQL text (with `$1` placeholders, which
+/// both backends accept) serves both.
+macro_rules! with_pool {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($conn) => $body,
+            $crate::Pool::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Runs `$body` with `$conn` bound to the connection of the write transaction `$tx`, once per
+/// backend (see [`with_pool`]). Use `&mut *$conn` as the executor.
+macro_rules! with_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::WriteTx::Sqlite(t) => {
+                let $conn: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::WriteTx::Postgres(t) => {
+                let $conn: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_tx;
+
+impl WriteTx {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            WriteTx::Sqlite(_) => Backend::Sqlite,
+            WriteTx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(t) => t.commit().await?,
+            WriteTx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens the store at `url` with default options. See [`Store::open_with`].
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, StoreOptions::default()).await
+    }
+
+    /// Opens the store at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://PATH` (or `sqlite:PATH`) opens or creates a SQLite file in WAL mode; `sqlite::memory:`
+    /// keeps everything in memory on one connection. `postgres://...` (or `postgresql://...`)
+    /// connects to PostgreSQL. Fails with [`StoreError::SchemaTooNew`] if the database was migrated
+    /// by a newer Pactum than this one.
+    #[tracing::instrument(skip_all)]
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        let pool = match scheme {
+            "sqlite" => Pool::Sqlite(open_sqlite(url, options.max_connections).await?),
+            "postgres" | "postgresql" => {
+                Pool::Postgres(open_postgres(url, options.max_connections).await?)
+            }
+            other => {
+                return Err(StoreError::UnsupportedUrl {
+                    scheme: other.to_owned(),
+                });
+            }
+        };
+        let store = Store {
+            pool,
+            inner: Arc::new(Inner {
+                clock: options.clock,
+                password: options.password,
+                lockout: options.lockout,
+                dummy_hash: OnceLock::new(),
+            }),
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The schema version this binary brings the database to (the newest embedded migration).
+    pub fn schema_version(&self) -> i64 {
+        migrate::latest(self.backend())
+    }
+
+    /// Closes every pooled connection; later calls on any clone fail.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+
+    /// Now, according to the store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so that the write lock is taken
+    /// before anything is read and concurrent writers wait (up to the busy timeout) instead of
+    /// failing on a lock upgrade.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+async fn open_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
+    let connect = |source| StoreError::Connect {
+        backend: Backend::Sqlite,
+        source,
+    };
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let mut options = SqliteConnectOptions::from_str(url)
+        .map_err(connect)?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if !in_memory {
+        options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+    }
+    let pool_options = if in_memory {
+        // Each connection to `:memory:` is its own database: keep exactly one, forever.
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        SqlitePoolOptions::new().max_connections(max_connections.max(1))
+    };
+    pool_options.connect_with(options).await.map_err(connect)
+}
+
+async fn open_postgres(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    let connect = |source| StoreError::Connect {
+        backend: Backend::Postgres,
+        source,
+    };
+    let options = PgConnectOptions::from_str(url).map_err(connect)?;
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(connect)
+}

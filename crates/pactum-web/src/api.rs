@@ -1,0 +1,89 @@
+//! Routes. Each API handler carries its OpenAPI description, so the document is generated from code.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::Site;
+use crate::problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pactum API",
+        description = "Privacy operations: the data map's published documents and, as they land, requests, consent and retention."
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+pub(crate) fn routes() -> OpenApiRouter<Arc<Site>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(notice))
+        .routes(routes!(ropa))
+        .routes(routes!(check))
+        .route("/", axum::routing::get(privacy_notice_page))
+        .route("/notice.md", axum::routing::get(notice_markdown))
+}
+
+/// Liveness and readiness answer.
+#[derive(Debug, Serialize, ToSchema)]
+struct Health {
+    /// `ok` when the process serves requests.
+    status: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: the published documents are loaded and requests can be served.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Health)))]
+async fn readyz(State(_site): State<Arc<Site>>) -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// A JSON document generated from the data map.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(value_type = Object)]
+struct Document(serde_json::Value);
+
+/// The privacy notice's structure (sections, paragraphs, lists, tables), generated from the data map.
+#[utoipa::path(get, path = "/api/v1/notice", tag = "publishing", responses((status = 200, body = Document)))]
+async fn notice(State(site): State<Arc<Site>>) -> Json<serde_json::Value> {
+    Json(site.notice_json.clone())
+}
+
+/// The GDPR Art. 30 record of processing activities (controller and processor records).
+#[utoipa::path(get, path = "/api/v1/ropa", tag = "publishing", responses((status = 200, body = Document)))]
+async fn ropa(State(site): State<Arc<Site>>) -> Json<serde_json::Value> {
+    Json(site.ropa_json.clone())
+}
+
+/// The data map's diagnostics (`pactum check` as JSON).
+#[utoipa::path(get, path = "/api/v1/check", tag = "publishing", responses((status = 200, body = Document)))]
+async fn check(State(site): State<Arc<Site>>) -> Json<serde_json::Value> {
+    Json(site.check_json.clone())
+}
+
+async fn privacy_notice_page(State(site): State<Arc<Site>>) -> Html<String> {
+    Html(site.notice_html.clone())
+}
+
+async fn notice_markdown(State(site): State<Arc<Site>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        site.notice_markdown.clone(),
+    )
+}

@@ -1,0 +1,94 @@
+//! `pactum serve --demo` as a user runs it: a real process on a real port, stopped with SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// A minimal HTTP/1.1 GET, so the test needs no HTTP client crate.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn demo_server_serves_the_notice_and_api_then_shuts_down_gracefully() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data",
+        ])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .map(|s| s.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+
+    let (status, body) = get(&addr, "/healthz");
+    assert_eq!((status, body.contains("\"ok\"")), (200, true), "{body}");
+    let (status, body) = get(&addr, "/");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("<h1") && body.contains("Helpdeskly"),
+        "notice page: {body:.200}"
+    );
+    let (status, body) = get(&addr, "/api/v1/openapi.json");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"/api/v1/notice\""));
+    let (status, body) = get(&addr, "/api/v1/check");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"errors\":0"), "{body}");
+    assert!(data.path().join("demo-map/organisation.yml").exists());
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("server exits");
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    for line in logs.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+    }
+    assert!(logs.contains("shut down"));
+}
