@@ -1576,6 +1576,16 @@ impl Scanner {
 /// True when `start..end` overlaps a span of `claimed` (sorted by start, and
 /// non-overlapping, so the ends are sorted too).
 fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> bool {
+    // Callers usually pass a slice that starts right at `start` (the name pass
+    // keeps a cursor), so look at the first few spans before bisecting.
+    for &(s, e) in claimed.iter().take(4) {
+        if s >= end {
+            return false;
+        }
+        if e > start {
+            return true;
+        }
+    }
     let i = claimed.partition_point(|&(_, e)| e <= start);
     claimed.get(i).is_some_and(|&(s, _)| s < end)
 }
