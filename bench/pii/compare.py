@@ -4,8 +4,8 @@
   python3 compare.py --results DIR --summary .../results/summary.json
 
 DIR holds what run.sh wrote: score.tickets.json / score.customers.json (from
-the shared score.py) and timing.tickets.json / timing.customers.json (lists of
-runs: scan seconds inside the process and whole-process wall seconds).
+the shared score.py), bench.jsonl (scan-loop timings from the bench_pii
+example, one line per run) and cli.jsonl (whole-process timings of the CLI).
 Standard library only.
 """
 import argparse
@@ -52,28 +52,37 @@ def main():
     summary = json.load(open(a.summary))
     perf, acc = summary["performance"], summary["accuracy"]
 
-    print("## Speed (one core; MB = 10^6 bytes handed to the scanner)\n")
-    print("| workload | pactum scan MB/s (median [min-max]) | pactum whole process MB/s | "
-          f"{FAST} MB/s | x {FAST} | presidio-spacy MB/s | x presidio-spacy | presidio-noop MB/s | x presidio-noop |")
+    bench = [json.loads(l) for l in open(os.path.join(a.results, "bench.jsonl")) if l.strip()]
+    cli = [json.loads(l) for l in open(os.path.join(a.results, "cli.jsonl")) if l.strip()]
+    print("## Speed, one core (scan loop only, as the anchors were timed; MB = 10^6 bytes handed to the scanner)\n")
+    print(f"| workload | pactum MB/s, median [min-max] | rows/s | {FAST} MB/s | x {FAST} | "
+          "presidio-spacy MB/s | x presidio-spacy | presidio-noop MB/s | x presidio-noop |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for corpus, anchor_keys in (("tickets", ["tickets", "tickets-blob"]), ("customers", ["customers"])):
-        path = os.path.join(a.results, f"timing.{corpus}.json")
-        if not os.path.exists(path):
+    for w in ("tickets", "tickets-blob", "customers"):
+        runs = [r for r in bench if r["workload"] == w]
+        if not runs:
             continue
-        t = json.load(open(path))
-        mb = t["bytes"] / 1e6
-        scan = [mb / r["scan_s"] for r in t["runs"]]
-        wall = [mb / r["wall_s"] for r in t["runs"]]
-        for ak in anchor_keys:
-            df = median_mbps(perf, f"{FAST}|{ak}")
-            ps = median_mbps(perf, f"presidio-spacy|{ak}")
-            pn = median_mbps(perf, f"presidio-noop|{ak}")
-            med = statistics.median(scan)
-            ratio = lambda x: "–" if not x else f"{med / x:,.0f}x" if med / x >= 10 else f"{med / x:.1f}x"  # noqa: E731
-            print(f"| {ak} | {med:.1f} [{min(scan):.1f}-{max(scan):.1f}] | {statistics.median(wall):.1f} | "
-                  f"{fmt(df, 1)} | {ratio(df)} | {fmt(ps, 3)} | {ratio(ps)} | {fmt(pn, 3)} | {ratio(pn)} |")
-        if "threads2_scan_s" in t:
-            print(f"| {corpus}, 2 threads | {mb / t['threads2_scan_s']:.1f} | | | | | | | |")
+        mbs = [r["mb_per_s"] for r in runs]
+        med = statistics.median(mbs)
+        rows = statistics.median(r["rows_per_s"] for r in runs)
+        df = median_mbps(perf, f"{FAST}|{w}")
+        ps = median_mbps(perf, f"presidio-spacy|{w}")
+        pn = median_mbps(perf, f"presidio-noop|{w}")
+        ratio = lambda x: "–" if not x else (f"{med / x:,.0f}x" if med / x >= 10 else f"{med / x:.2f}x")  # noqa: E731
+        print(f"| {w} | {med:.1f} [{min(mbs):.1f}-{max(mbs):.1f}] | {rows:,.0f} | {fmt(df, 1)} | {ratio(df)} | "
+              f"{fmt(ps, 3)} | {ratio(ps)} | {fmt(pn, 3)} | {ratio(pn)} |")
+    print("\n## End to end through the CLI (`scan --format jsonl FILE`, process start to exit)\n")
+    print("| corpus | threads | wall s (median) | MB/s of input file | in-process read+scan+write s |")
+    print("|---|---|---|---|---|")
+    for corpus in ("tickets", "customers"):
+        for th in (1, 2):
+            runs = [r for r in cli if r["corpus"] == corpus and r["threads"] == th]
+            if not runs:
+                continue
+            wall = statistics.median(r["wall_s"] for r in runs)
+            inproc = statistics.median(r["stats"]["seconds"] for r in runs)
+            mb = runs[0]["stats"]["bytes"] / 1e6
+            print(f"| {corpus} | {th} | {wall:.3f} | {mb / wall:.1f} | {inproc:.3f} |")
     print()
     for corpus in ("tickets", "customers"):
         path = os.path.join(a.results, f"score.{corpus}.json")

@@ -905,7 +905,7 @@ impl<'m> Cx<'m> {
         let ccpa = self.regimes().contains(&Regime::Ccpa);
         let sells_or_shares = self.map.purposes.values().any(|p| p.sale || p.sharing);
         if ccpa && sells_or_shares {
-            if promises.gpc != SignalPolicy::Honour {
+            if promises.gpc != Some(SignalPolicy::Honour) {
                 self.out.push(
                     Diagnostic::error(
                         "gpc-not-honoured",

@@ -606,13 +606,12 @@ pub struct Rights {
 }
 
 /// How a browser privacy signal is treated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalPolicy {
     /// Treated as an opt-out of sale, sharing and targeted advertising.
     Honour,
     /// Not acted on.
-    #[default]
     NotHonoured,
 }
 
@@ -652,12 +651,12 @@ pub struct Promises {
     /// "We do not store payment card data."
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_payment_card_storage: bool,
-    /// Global Privacy Control.
-    #[serde(default)]
-    pub gpc: SignalPolicy,
-    /// Do Not Track.
-    #[serde(default)]
-    pub dnt: SignalPolicy,
+    /// Global Privacy Control; when unset, the notice says nothing about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpc: Option<SignalPolicy>,
+    /// Do Not Track; when unset, the notice says nothing about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnt: Option<SignalPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub children: Option<ChildrenPromise>,
 }

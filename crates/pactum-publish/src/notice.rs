@@ -1127,22 +1127,27 @@ impl<'m> Builder<'m> {
 
     fn signals(&self) -> Option<Section> {
         let promises = self.map.promises.as_ref()?;
-        let gpc = match promises.gpc {
+        let gpc = promises.gpc.map(|p| match p {
             SignalPolicy::Honour => {
                 "We treat a Global Privacy Control (GPC) signal from your browser as a request to opt out of the sale and sharing of your personal information for that browser."
             }
             SignalPolicy::NotHonoured => "We do not act on Global Privacy Control (GPC) signals.",
-        };
-        let dnt = match promises.dnt {
+        });
+        let dnt = promises.dnt.map(|p| match p {
             SignalPolicy::Honour => {
                 "We treat a Do Not Track (DNT) signal from your browser as a request to opt out of tracking and targeted advertising."
             }
             SignalPolicy::NotHonoured => "We do not respond to Do Not Track (DNT) signals.",
-        };
+        });
+        // A map that declares neither says nothing about signals.
+        let blocks: Vec<_> = gpc.into_iter().chain(dnt).map(sentence).collect();
+        if blocks.is_empty() {
+            return None;
+        }
         Some(section(
             "privacy-signals",
             "Browser privacy signals",
-            vec![sentence(gpc), sentence(dnt)],
+            blocks,
         ))
     }
 
@@ -1224,9 +1229,11 @@ impl<'m> Builder<'m> {
 
     fn contact(&self) -> Option<Section> {
         let org = self.org()?;
+        let who = self.we();
+        // "Helpdeskly, Inc." already ends the sentence.
+        let stop = if who.ends_with('.') { "" } else { "." };
         let mut blocks = vec![sentence(format!(
-            "Questions about this notice or about your personal data: contact {}.",
-            self.we()
+            "Questions about this notice or about your personal data: contact {who}{stop}"
         ))];
         blocks.extend(list(contact_items(&org.contact)));
         if let Some(dpo) = &org.dpo {

@@ -368,7 +368,7 @@ fn gpc_is_only_said_to_be_honoured_when_the_map_says_so() {
     assert!(honoured.contains("We treat a Global Privacy Control (GPC) signal"));
     let omitted = notice_text(|m| {
         if let Some(p) = m.promises.as_mut() {
-            p.gpc = Default::default();
+            p.gpc = Some(pactum_domain::model::SignalPolicy::NotHonoured);
         }
     });
     assert!(

@@ -863,8 +863,10 @@ impl Scanner {
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .build(CONTEXT_WORDS.iter().map(|(w, _)| w))
             .map_err(|e| ScanError::Pattern(Box::new(e)))?;
-        // Warm the dictionaries so the first chunk is not slower than the rest.
+        // Load the name dictionaries and libphonenumber's metadata now, so the
+        // first chunk is not slower than the rest.
         let _ = names::dictionaries();
+        let _ = phonenumber::parse(None, "+1 212 555 0134").map(|n| phonenumber::is_valid(&n));
         Ok(Scanner {
             re,
             pats: pats.into_iter().map(|(p, _)| p).collect(),
