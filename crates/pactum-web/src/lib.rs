@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod metrics;
 mod problem;
 
 use std::sync::Arc;
@@ -71,7 +72,8 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(site: Arc<Site>) -> Router {
     let (api, openapi) = api::routes().split_for_parts();
     let openapi = Arc::new(openapi);
-    api.route(
+    api.route("/metrics", axum::routing::get(metrics::render))
+        .route(
         "/api/v1/openapi.json",
         axum::routing::get(move || {
             let doc = openapi.clone();
@@ -93,6 +95,7 @@ pub fn router(site: Arc<Site>) -> Router {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     ))
+    .layer(axum::middleware::from_fn(metrics::track))
     .layer(CatchPanicLayer::custom(problem::panic_to_problem))
     .layer(TimeoutLayer::with_status_code(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,

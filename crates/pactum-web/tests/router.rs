@@ -108,3 +108,27 @@ async fn openapi_document_lists_every_api_route() {
         assert_eq!(get(path).await.0, StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let _ = get("/healthz").await;
+    let _ = get("/nope/alice@example.com").await;
+    let (status, headers, body) = get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/plain")
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains(
+            "pactum_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    // Unmatched paths are never recorded as they were typed: they may hold personal data.
+    assert!(!text.contains("alice@example.com"), "{text}");
+    assert!(text.contains("route=\"unmatched\""), "{text}");
+}

@@ -43,6 +43,8 @@ pub enum Command {
     Drift(cmd::drift::DriftArgs),
     /// Run the server: the privacy notice page, the JSON API (with OpenAPI) and health endpoints.
     Serve(cmd::serve::ServeArgs),
+    /// Show the server's configuration: a commented example, or the effective settings.
+    Config(cmd::config::ConfigArgs),
 }
 
 /// Runs one command and returns the process exit code.
@@ -56,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => cmd::import::run(&args),
         Command::Drift(args) => cmd::drift::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
+        Command::Config(args) => cmd::config::run(&args),
     }
 }
 

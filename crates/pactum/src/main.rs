@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod settings;
 
 use std::process::ExitCode;
 

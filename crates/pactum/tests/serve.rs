@@ -92,3 +92,52 @@ fn demo_server_serves_the_notice_and_api_then_shuts_down_gracefully() {
     }
     assert!(logs.contains("shut down"));
 }
+
+#[test]
+fn serves_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    let mut child = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--tls-cert")
+        .arg(&cert_path)
+        .arg("--tls-key")
+        .arg(&key_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first
+        .split("https://")
+        .nth(1)
+        .map(|s| s.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| panic!("no https address in {first:?}"));
+    let port = addr.rsplit(':').next().expect("port");
+    // curl checks the certificate against the one we generated, so this is real TLS end to end.
+    let out = Command::new("curl")
+        .args(["-s", "--cacert"])
+        .arg(&cert_path)
+        .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .arg(format!("https://localhost:{port}/healthz"))
+        .output()
+        .expect("curl runs");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"status\":\"ok\"}",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

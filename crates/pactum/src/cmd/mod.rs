@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
 pub mod check;
+pub mod config;
 pub mod drift;
 pub mod import;
 pub mod init;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use pactum_mapfile::report;
 
-use crate::cli::MapArg;
+use crate::settings::{Layer, LogFormat, Settings, Tls};
 
 /// The demo organisation: the managed-IT support desk example, embedded in the binary.
 const DEMO_MAP: &[(&str, &str)] = &[
@@ -51,62 +51,123 @@ const DEMO_MAP: &[(&str, &str)] = &[
     ),
 ];
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// Serves until interrupted (Ctrl-C or SIGTERM), finishing requests in flight.
+/// Serves until interrupted (Ctrl-C or SIGTERM), finishing requests in flight. Settings come from
+/// defaults, then `--config FILE`, then `PACTUM_*` variables, then these flags (`pactum config example`).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
-    pub map: MapArg,
+    /// Configuration file (TOML).
+    #[arg(long, env = "PACTUM_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Start with the demo organisation's map (written to DATA/demo-map, kept if it already exists).
     #[arg(long)]
     pub demo: bool,
-    /// Address to listen on. Plain HTTP: keep it on loopback, or put a TLS proxy in front.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "PACTUM_LISTEN")]
-    pub listen: SocketAddr,
-    /// Directory for Pactum's own state.
-    #[arg(long, default_value = "pactum-data", env = "PACTUM_DATA")]
-    pub data: PathBuf,
-    /// Log format on standard error.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "PACTUM_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    /// The data map to serve [default: .]
+    #[arg(long, short = 'm')]
+    pub map: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]. Plain HTTP: keep it on loopback, or use TLS.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Directory for Pactum's own state [default: pactum-data]
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Log format on standard error [default: text]
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging(args.log_format);
+    let flags = Layer {
+        listen: args.listen,
+        data: args.data.clone(),
+        database_url: None,
+        map: args.map.clone(),
+        log_format: args.log_format,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
+    };
+    let settings = Settings::resolve(args.config.as_deref(), &|k| std::env::var(k).ok(), flags)?;
+    init_logging(settings.log_format);
     let map_dir = if args.demo {
-        write_demo_map(&args.data.join("demo-map"))?
+        write_demo_map(&settings.data.join("demo-map"))?
     } else {
-        args.map.map.clone()
+        settings.map.clone()
     };
     let site = build_site(&map_dir)?;
     let organisation = site.organisation.clone();
+    let app = pactum_web::router(Arc::new(site));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let listener = std::net::TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        listener
+            .set_nonblocking(true)
+            .context("cannot configure the listening socket")?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         // Tests and scripts read this line to find the port when listening on port 0.
-        println!("Pactum is serving {organisation} at http://{addr}/");
-        println!("  privacy notice: http://{addr}/   API: http://{addr}/api/v1/openapi.json");
+        println!("Pactum is serving {organisation} at {scheme}://{addr}/");
+        println!(
+            "  privacy notice: {scheme}://{addr}/   API: {scheme}://{addr}/api/v1/openapi.json"
+        );
         if args.demo {
             println!("  demo map: {} (edit it and restart)", map_dir.display());
         }
-        tracing::info!(%addr, "listening");
-        axum::serve(listener, pactum_web::router(Arc::new(site)))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the server stopped with an error")
+        tracing::info!(%addr, tls = settings.tls.is_some(), "listening");
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+        });
+        let service = app.into_make_service();
+        match &settings.tls {
+            Some(tls) => {
+                let config =
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "cannot load the TLS certificate {} and key {}",
+                                tls.cert.display(),
+                                tls.key.display()
+                            )
+                        })?;
+                axum_server::from_tcp_rustls(listener, config)
+                    .context("cannot serve TLS on the socket")?
+                    .handle(handle)
+                    .serve(service)
+                    .await
+            }
+            None => {
+                axum_server::from_tcp(listener)
+                    .context("cannot serve on the socket")?
+                    .handle(handle)
+                    .serve(service)
+                    .await
+            }
+        }
+        .context("the server stopped with an error")
     })?;
     tracing::info!("shut down");
     Ok(ExitCode::SUCCESS)

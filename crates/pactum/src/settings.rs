@@ -1,0 +1,301 @@
+//! Server settings: defaults, then a TOML file, then `PACTUM_*` environment variables, then flags.
+//!
+//! Everything is checked once, at start-up; nothing reads the environment after that.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// The effective settings of `pactum serve`.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for Pactum's own state (the embedded SQLite store, the demo map).
+    pub data: PathBuf,
+    /// PostgreSQL URL for Pactum's own state when several instances share it; unset means SQLite in `data`.
+    pub database_url: Option<Secret>,
+    /// The data map to serve (ignored with `--demo`).
+    pub map: PathBuf,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// TLS certificate and key (PEM). Without them the server speaks plain HTTP.
+    pub tls: Option<Tls>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value that is never printed: `Debug`, `Display` and serialisation redact it.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself, for the one place that needs it (connecting to the store).
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the PostgreSQL store is wired next")
+    )]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The value with any password replaced: `postgres://user:***@host/db`.
+    pub fn redacted(&self) -> String {
+        match (self.0.split_once("://"), self.0.rfind('@')) {
+            (Some((scheme, rest)), Some(_)) => {
+                let (userinfo, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}")
+            }
+            (Some((scheme, rest)), None) => format!("{scheme}://{rest}"),
+            _ => "***".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data", &self.data)
+            .field("database_url", &self.database_url)
+            .field("map", &self.map)
+            .field("log_format", &self.log_format)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("pactum-data"),
+            database_url: None,
+            map: PathBuf::from("."),
+            log_format: LogFormat::Text,
+            tls: None,
+        }
+    }
+}
+
+/// One layer of settings: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub listen: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub database_url: Option<Secret>,
+    pub map: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub tls: Option<Tls>,
+}
+
+impl Settings {
+    fn apply(&mut self, layer: Layer) {
+        if let Some(v) = layer.listen {
+            self.listen = v;
+        }
+        if let Some(v) = layer.data {
+            self.data = v;
+        }
+        if let Some(v) = layer.database_url {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = layer.map {
+            self.map = v;
+        }
+        if let Some(v) = layer.log_format {
+            self.log_format = v;
+        }
+        if let Some(v) = layer.tls {
+            self.tls = Some(v);
+        }
+    }
+
+    /// Builds the settings from the layers, in order. `env` is passed in (not read here) so tests
+    /// control it.
+    pub fn resolve(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+        flags: Layer,
+    ) -> anyhow::Result<Settings> {
+        let mut settings = Settings::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the config file {}", path.display()))?;
+            let layer: Layer = toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?;
+            settings.apply(layer);
+        }
+        settings.apply(env_layer(env)?);
+        settings.apply(flags);
+        if let Some(tls) = &settings.tls {
+            for (what, path) in [("certificate", &tls.cert), ("key", &tls.key)] {
+                if !path.is_file() {
+                    bail!("TLS {what} {} does not exist", path.display());
+                }
+            }
+        }
+        Ok(settings)
+    }
+
+    /// The settings as TOML, secrets redacted.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        toml::to_string_pretty(self).context("cannot render the settings as TOML")
+    }
+}
+
+fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Layer> {
+    let parse =
+        |var: &str| -> anyhow::Result<Option<String>> { Ok(env(var).filter(|v| !v.is_empty())) };
+    let mut layer = Layer::default();
+    if let Some(v) = parse("PACTUM_LISTEN")? {
+        layer.listen = Some(v.parse().with_context(|| {
+            format!("PACTUM_LISTEN=`{v}` is not an address such as 127.0.0.1:8080")
+        })?);
+    }
+    layer.data = parse("PACTUM_DATA")?.map(PathBuf::from);
+    layer.database_url = parse("PACTUM_DATABASE_URL")?.map(Secret);
+    layer.map = parse("PACTUM_MAP")?.map(PathBuf::from);
+    if let Some(v) = parse("PACTUM_LOG_FORMAT")? {
+        layer.log_format = Some(match v.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("PACTUM_LOG_FORMAT=`{other}`: use text or json"),
+        });
+    }
+    match (parse("PACTUM_TLS_CERT")?, parse("PACTUM_TLS_KEY")?) {
+        (Some(cert), Some(key)) => {
+            layer.tls = Some(Tls {
+                cert: cert.into(),
+                key: key.into(),
+            })
+        }
+        (None, None) => {}
+        _ => bail!("set both PACTUM_TLS_CERT and PACTUM_TLS_KEY, or neither"),
+    }
+    Ok(layer)
+}
+
+/// A commented example configuration file.
+pub const EXAMPLE: &str = r#"# Pactum server configuration (pactum serve --config pactum.toml).
+# Precedence: built-in defaults < this file < PACTUM_* environment variables < command-line flags.
+
+# Address to listen on (PACTUM_LISTEN, --listen). Plain HTTP belongs on loopback; give `tls` to
+# serve HTTPS directly, or put a TLS-terminating proxy in front.
+listen = "127.0.0.1:8080"
+
+# Directory for Pactum's own state: the embedded SQLite store and the demo map (PACTUM_DATA, --data).
+data = "pactum-data"
+
+# PostgreSQL for Pactum's own state when several instances share the work (PACTUM_DATABASE_URL,
+# --database). Prefer the environment variable: this file is often committed.
+# database_url = "postgres://pactum@db.internal/pactum"
+
+# The data map to serve (PACTUM_MAP, --map).
+map = "privacy-map"
+
+# Log format on standard error: "text" or "json" (PACTUM_LOG_FORMAT, --log-format).
+log_format = "text"
+
+# HTTPS with these PEM files (PACTUM_TLS_CERT and PACTUM_TLS_KEY, --tls-cert and --tls-key).
+# [tls]
+# cert = "/etc/pactum/tls/cert.pem"
+# key = "/etc/pactum/tls/key.pem"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pactum.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata = \"from-file\"\nlog_format = \"json\"\n",
+        )
+        .expect("write");
+        let env = |k: &str| (k == "PACTUM_DATA").then(|| "from-env".to_owned());
+        let flags = Layer {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
+            ..Layer::default()
+        };
+        let s = Settings::resolve(Some(&file), &env, flags).expect("resolves");
+        assert_eq!(s.listen.port(), 9100, "flag beats file");
+        assert_eq!(s.data, PathBuf::from("from-env"), "env beats file");
+        assert_eq!(s.log_format, LogFormat::Json, "file beats default");
+        assert_eq!(s.map, PathBuf::from("."), "default");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pactum.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").expect("write");
+        let err =
+            Settings::resolve(Some(&file), &no_env, Layer::default()).expect_err("unknown key");
+        assert!(
+            format!("{err:#}").contains("unknown field `lisen`"),
+            "{err:#}"
+        );
+        let env = |k: &str| (k == "PACTUM_LISTEN").then(|| "nowhere".to_owned());
+        let err = Settings::resolve(None, &env, Layer::default()).expect_err("bad address");
+        assert!(format!("{err:#}").contains("PACTUM_LISTEN"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_everywhere() {
+        let env = |k: &str| {
+            (k == "PACTUM_DATABASE_URL").then(|| "postgres://pactum:hunter2@db/pactum".to_owned())
+        };
+        let s = Settings::resolve(None, &env, Layer::default()).expect("resolves");
+        let shown = format!("{s:?}\n{}", s.to_toml().expect("toml"));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://pactum:***@db/pactum"), "{shown}");
+        assert_eq!(
+            s.database_url.as_ref().map(Secret::expose),
+            Some("postgres://pactum:hunter2@db/pactum")
+        );
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let layer: Layer = toml::from_str(EXAMPLE).expect("example parses");
+        assert_eq!(layer.listen, Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
+    }
+}
