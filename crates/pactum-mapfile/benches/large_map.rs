@@ -83,6 +83,26 @@ fn main() {
             .sum();
     }
     times.sort();
+    let loaded = pactum_mapfile::load_and_check(&dir).expect("bench map loads");
+    let mut render: Vec<Duration> = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..10 {
+        let start = Instant::now();
+        let notice = pactum_publish::notice::build(&loaded.map);
+        let html = pactum_publish::html::render(&notice);
+        let md = pactum_publish::markdown::render(&notice);
+        let ropa = pactum_publish::ropa::build(&loaded.map);
+        let csv = pactum_publish::ropa::to_csv(&ropa).expect("csv");
+        render.push(start.elapsed());
+        bytes = html.len() + md.len() + csv.len();
+    }
+    render.sort();
+    println!(
+        "render notice (html + md) and ROPA (csv), {bytes} bytes: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        render[0].as_secs_f64() * 1e3,
+        render[render.len() / 2].as_secs_f64() * 1e3,
+        render[render.len() - 1].as_secs_f64() * 1e3,
+    );
     println!(
         "load + check, {DATASTORES} datastores x {FIELDS} fields ({fields} fields, {} files): min {:.1} ms, median {:.1} ms, max {:.1} ms (target: well under 1000 ms)",
         DATASTORES + 1,
