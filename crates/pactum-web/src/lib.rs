@@ -30,7 +30,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use problem::Problem;
 
@@ -103,15 +103,23 @@ pub fn router(site: Arc<Site>) -> Router {
     ))
     .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
     .layer(
-        // Spans carry method, path and request id only: never headers or bodies.
-        TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req
-                .headers()
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }),
+        // Spans carry the method, the route *template* and the request id only: never headers, bodies,
+        // query strings or the concrete path, which may hold an email address or a token.
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str());
+                tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+            })
+            .on_request(())
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
     )
     .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
 }

@@ -141,3 +141,68 @@ fn serves_https_with_the_given_certificate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn logs_never_contain_personal_data_or_secrets() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data",
+        ])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .map(|s| s.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let email = "planted.person@example.com";
+    let password = "Tr0ub4dor&3-planted";
+    for path in [
+        format!("/api/v1/notice?email={email}&password={password}"),
+        format!("/requests/{email}"),
+        format!("/healthz?token={password}"),
+    ] {
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {password}\r\nX-Email: {email}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    // The requests were logged (so the assertion below is not vacuous) ...
+    assert!(logs.contains("\"route\":\"/api/v1/notice\""), "{logs}");
+    assert!(logs.contains("\"route\":\"unmatched\""), "{logs}");
+    // ... and nothing planted in them reached a log line.
+    for planted in [email, password, "planted"] {
+        assert!(
+            !logs.contains(planted),
+            "`{planted}` leaked into the logs:\n{logs}"
+        );
+    }
+}
