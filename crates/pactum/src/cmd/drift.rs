@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -76,7 +77,8 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let scanner = Scanner::new(ScanOptions::default()).context("cannot build the scanner")?;
+    let scanner =
+        Arc::new(Scanner::new(ScanOptions::default()).context("cannot build the scanner")?);
     let (scanned, skipped, failed) = runtime.block_on(scan_all(&loaded, args, sample, &scanner));
     let found = drift(&loaded.map, &scanned);
     let mut stdout = std::io::stdout().lock();
@@ -129,11 +131,10 @@ async fn scan_all(
     loaded: &Loaded,
     args: &DriftArgs,
     sample: Sample,
-    scanner: &Scanner,
+    scanner: &Arc<Scanner>,
 ) -> (Vec<ScannedDatastore>, Vec<Skipped>, Vec<Skipped>) {
-    let mut scanned = Vec::new();
     let mut skipped = Vec::new();
-    let mut failed = Vec::new();
+    let mut jobs = tokio::task::JoinSet::new();
     for (key, ds) in &loaded.map.datastores {
         if !args.datastores.is_empty() && !args.datastores.contains(key) {
             continue;
@@ -156,20 +157,43 @@ async fn scan_all(
             skipped.push(skip(format!("environment variable {var} is not set")));
             continue;
         };
-        eprintln!("scanning `{key}` ({var}) ...");
-        match scan_one(&url, sample, scanner).await {
-            Ok(collections) => scanned.push(ScannedDatastore {
-                datastore: key.clone(),
+        // Datastores are scanned side by side: fetching from one overlaps scanning another, and the
+        // runtime spreads the scanning over both cores.
+        let key = key.clone();
+        let scanner = Arc::clone(scanner);
+        jobs.spawn(async move {
+            let result = scan_one(&key, &url, sample, &scanner).await;
+            (key, result)
+        });
+    }
+    let mut scanned = Vec::new();
+    let mut failed = Vec::new();
+    while let Some(done) = jobs.join_next().await {
+        match done {
+            Ok((key, Ok(collections))) => scanned.push(ScannedDatastore {
+                datastore: key,
                 collections,
             }),
             // The error chain never includes the URL (connectors leave it out: it may hold a password).
-            Err(e) => failed.push(skip(format!("{e:#}"))),
+            Ok((key, Err(e))) => failed.push(Skipped {
+                datastore: key,
+                reason: format!("{e:#}"),
+            }),
+            Err(e) => failed.push(Skipped {
+                datastore: "?".to_owned(),
+                reason: format!("the scan task failed: {e}"),
+            }),
         }
     }
+    // Report in the map's order, whatever order the scans finished in.
+    let order = |k: &str| loaded.map.datastores.get_index_of(k).unwrap_or(usize::MAX);
+    scanned.sort_by_key(|d| order(&d.datastore));
+    failed.sort_by_key(|d| order(&d.datastore));
     (scanned, skipped, failed)
 }
 
 async fn scan_one(
+    key: &str,
     url: &str,
     sample: Sample,
     scanner: &Scanner,
@@ -177,18 +201,25 @@ async fn scan_one(
     let mut store = Datastore::connect(url, None).await?;
     let collections: Vec<CollectionInfo> = store.collections(sample).await?;
     let mut out = Vec::with_capacity(collections.len());
-    for c in &collections {
+    for (n, c) in collections.iter().enumerate() {
         let hints: Vec<FieldHint> = c.columns.iter().map(|n| FieldHint::from_name(n)).collect();
         let mut profiles: Vec<ColumnProfile> =
             c.columns.iter().map(|n| ColumnProfile::new(n)).collect();
         let mut findings = Vec::new();
-        store
+        let rows = store
             .sample(c, sample, &mut |i, value| {
                 findings.clear();
                 scanner.scan_field(&hints[i], value.as_bytes(), &mut findings);
                 profiles[i].add(value.as_bytes(), &findings);
             })
             .await?;
+        // Progress on standard error, one line per collection: standard output stays machine-readable.
+        eprintln!(
+            "  {key}: {}/{} `{}`: {rows} rows",
+            n + 1,
+            collections.len(),
+            c.name
+        );
         out.push(ScannedCollection {
             name: c.name.clone(),
             columns: profiles.iter().map(ColumnProfile::verdict).collect(),
