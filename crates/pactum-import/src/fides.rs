@@ -108,51 +108,13 @@ impl fmt::Display for Seg {
     }
 }
 
+/// The manifests under `src`, found the way a map directory's files are.
 fn discover(src: &Path) -> Result<Vec<PathBuf>, ImportError> {
-    let meta = std::fs::metadata(src).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => ImportError::NotFound {
-            path: src.to_owned(),
-        },
-        _ => ImportError::Read {
-            path: src.to_owned(),
-            source,
-        },
-    })?;
-    if meta.is_file() {
-        return Ok(vec![src.to_owned()]);
-    }
-    let mut out = Vec::new();
-    walk(src, &mut out)?;
-    out.sort();
-    if out.is_empty() {
-        return Err(ImportError::NoManifests {
-            path: src.to_owned(),
-        });
-    }
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ImportError> {
-    let read = |source| ImportError::Read {
-        path: dir.to_owned(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(read)? {
-        let entry = entry.map_err(read)?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if entry.file_type().map_err(read)?.is_dir() {
-            walk(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yml" | "yaml")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
+    pactum_mapfile::yaml_files(src).map_err(|e| match e {
+        pactum_mapfile::LoadError::NotFound { path } => ImportError::NotFound { path },
+        pactum_mapfile::LoadError::Read { path, source } => ImportError::Read { path, source },
+        pactum_mapfile::LoadError::NoFiles { path } => ImportError::NoManifests { path },
+    })
 }
 
 /// Parses one manifest, recording every key the schema does not read.

@@ -24,4 +24,5 @@ pub mod yaml;
 
 pub use load::{
     LoadError, Loaded, Located, MAX_FILE_BYTES, SourceFile, load, load_and_check, load_str,
+    yaml_files,
 };

@@ -90,7 +90,7 @@ pub fn load_and_check(path: &Path) -> Result<Loaded, LoadError> {
 
 /// Loads a map without running the domain checks.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let files = discover(path)?;
+    let files = yaml_files(path)?;
     let mut loader = Loaded {
         map: DataMap::default(),
         files: Vec::new(),
@@ -130,7 +130,9 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
     loader
 }
 
-fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+/// The YAML files a path names: the file itself, or every `.yml`/`.yaml` file below a directory
+/// (hidden entries skipped), sorted so that loading is deterministic.
+pub fn yaml_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::NotFound {
             path: path.to_owned(),

@@ -2,7 +2,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -28,32 +29,58 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// A running `pactum serve --demo --listen 127.0.0.1:0 ARGS...`: the child, and the address it
+/// printed (with the scheme stripped). Standard error is piped for the log assertions.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(data: &Path, args: &[&str]) -> Server {
+        let mut child = Command::cargo_bin("pactum")
+            .expect("binary")
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("a line").expect("utf-8");
+        let addr = first
+            .split("://")
+            .nth(1)
+            .map(|s| s.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| panic!("no address in {first:?}"));
+        Server { child, addr }
+    }
+
+    /// Sends SIGTERM, waits, and returns the exit status and everything logged.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let status = self.child.wait().expect("server exits");
+        let mut logs = String::new();
+        self.child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut logs)
+            .expect("logs");
+        (status, logs)
+    }
+}
+
 #[test]
 fn demo_server_serves_the_notice_and_api_then_shuts_down_gracefully() {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::cargo_bin("pactum")
-        .expect("binary")
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data",
-        ])
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .map(|s| s.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let server = Server::start(data.path(), &["--log-format", "json"]);
+    let addr = server.addr.clone();
 
     let (status, body) = get(&addr, "/healthz");
     assert_eq!((status, body.contains("\"ok\"")), (200, true), "{body}");
@@ -71,21 +98,8 @@ fn demo_server_serves_the_notice_and_api_then_shuts_down_gracefully() {
     assert!(body.contains("\"errors\":0"), "{body}");
     assert!(data.path().join("demo-map/organisation.yml").exists());
 
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let status = child.wait().expect("server exits");
+    let (status, logs) = server.stop();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
     for line in logs.lines() {
         serde_json::from_str::<serde_json::Value>(line)
             .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
@@ -102,25 +116,15 @@ fn serves_https_with_the_given_certificate() {
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
-    let mut child = Command::cargo_bin("pactum")
-        .expect("binary")
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
-        .arg("--tls-cert")
-        .arg(&cert_path)
-        .arg("--tls-key")
-        .arg(&key_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let addr = first
-        .split("https://")
-        .nth(1)
-        .map(|s| s.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| panic!("no https address in {first:?}"));
+    let (cert_arg, key_arg) = (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    );
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--tls-cert", &cert_arg, "--tls-key", &key_arg],
+    );
+    let addr = server.addr.clone();
     let port = addr.rsplit(':').next().expect("port");
     // curl checks the certificate against the one we generated, so this is real TLS end to end.
     let out = Command::new("curl")
@@ -130,10 +134,7 @@ fn serves_https_with_the_given_certificate() {
         .arg(format!("https://localhost:{port}/healthz"))
         .output()
         .expect("curl runs");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    let _ = server.stop();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "{\"status\":\"ok\"}",
@@ -145,29 +146,8 @@ fn serves_https_with_the_given_certificate() {
 #[test]
 fn logs_never_contain_personal_data_or_secrets() {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::cargo_bin("pactum")
-        .expect("binary")
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data",
-        ])
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .map(|s| s.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let server = Server::start(data.path(), &["--log-format", "json"]);
+    let addr = server.addr.clone();
     let email = "planted.person@example.com";
     let password = "Tr0ub4dor&3-planted";
     for path in [
@@ -184,17 +164,7 @@ fn logs_never_contain_personal_data_or_secrets() {
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("read");
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
+    let (_, logs) = server.stop();
     // The requests were logged (so the assertion below is not vacuous) ...
     assert!(logs.contains("\"route\":\"/api/v1/notice\""), "{logs}");
     assert!(logs.contains("\"route\":\"unmatched\""), "{logs}");

@@ -1,5 +1,6 @@
 //! `pactum serve`: the web server (privacy notice page, JSON API with OpenAPI, health endpoints).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -124,14 +125,20 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             "http"
         };
-        // Tests and scripts read this line to find the port when listening on port 0.
-        println!("Pactum is serving {organisation} at {scheme}://{addr}/");
-        println!(
-            "  privacy notice: {scheme}://{addr}/   API: {scheme}://{addr}/api/v1/openapi.json"
+        // Tests and scripts read the first line to find the port when listening on port 0. Standard
+        // output may be closed early by whoever read it: a server must not die of that.
+        let mut banner = format!(
+            "Pactum is serving {organisation} at {scheme}://{addr}/\n  privacy notice: {scheme}://{addr}/   API: {scheme}://{addr}/api/v1/openapi.json\n"
         );
         if args.demo {
-            println!("  demo map: {} (edit it and restart)", map_dir.display());
+            banner.push_str(&format!(
+                "  demo map: {} (edit it and restart)\n",
+                map_dir.display()
+            ));
         }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+        drop(stdout);
         tracing::info!(%addr, tls = settings.tls.is_some(), "listening");
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
