@@ -12,8 +12,10 @@
 //!
 //! **Invariant:** [`check::check`] returns every problem it finds; it never panics on any map.
 
+pub mod calendar;
 pub mod catalog;
 pub mod check;
+pub mod deadline;
 pub mod diagnostic;
 pub mod model;
 pub mod period;

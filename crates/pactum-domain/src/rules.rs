@@ -4,6 +4,7 @@
 //! UK's adequacy lists. Rules live here, in one table, so that checks, notices and (later) the deadline
 //! engine read the same numbers.
 
+use crate::calendar::Calendar;
 use crate::model::{Regime, Right};
 
 /// A response deadline: a number of calendar days, or of calendar months (GDPR "one month").
@@ -52,6 +53,16 @@ pub struct RegimeRules {
     pub adequate: &'static [&'static str],
     /// True when the law has lawful bases for processing that each purpose must name.
     pub needs_legal_basis: bool,
+    /// True when the day of receipt counts as day one (CCPA, conservatively); otherwise the period
+    /// starts the day after (EU Regulation 1182/71, ICO practice, PIPEDA "within 30 days after").
+    pub receipt_is_day_one: bool,
+    /// True when a period ending on a weekend or public holiday runs to the next working day.
+    pub moves_to_working_day: bool,
+    /// Working days within which receipt must be acknowledged (CCPA: 10 business days).
+    pub acknowledge_working_days: Option<u32>,
+    /// Whose public holidays count. EU member states' holidays vary; weekends only is the default
+    /// there, which never makes a deadline later than the law's.
+    pub calendar: Calendar,
 }
 
 const EEA: &[&str] = &[
@@ -122,6 +133,10 @@ static RULES: [RegimeRules; 5] = [
         territory: EEA,
         adequate: EU_ADEQUATE,
         needs_legal_basis: true,
+        receipt_is_day_one: false,
+        moves_to_working_day: true,
+        acknowledge_working_days: None,
+        calendar: Calendar::WeekendsOnly,
     },
     RegimeRules {
         regime: Regime::UkGdpr,
@@ -133,6 +148,10 @@ static RULES: [RegimeRules; 5] = [
         territory: &["GB"],
         adequate: UK_ADEQUATE,
         needs_legal_basis: true,
+        receipt_is_day_one: false,
+        moves_to_working_day: true,
+        acknowledge_working_days: None,
+        calendar: Calendar::EnglandWales,
     },
     RegimeRules {
         regime: Regime::Ccpa,
@@ -144,6 +163,10 @@ static RULES: [RegimeRules; 5] = [
         territory: &["US"],
         adequate: &[],
         needs_legal_basis: false,
+        receipt_is_day_one: true,
+        moves_to_working_day: false,
+        acknowledge_working_days: Some(10),
+        calendar: Calendar::UsFederal,
     },
     RegimeRules {
         regime: Regime::Lgpd,
@@ -155,6 +178,10 @@ static RULES: [RegimeRules; 5] = [
         territory: &["BR"],
         adequate: &[],
         needs_legal_basis: true,
+        receipt_is_day_one: false,
+        moves_to_working_day: false,
+        acknowledge_working_days: None,
+        calendar: Calendar::WeekendsOnly,
     },
     RegimeRules {
         regime: Regime::Pipeda,
@@ -166,6 +193,10 @@ static RULES: [RegimeRules; 5] = [
         territory: &["CA"],
         adequate: &[],
         needs_legal_basis: false,
+        receipt_is_day_one: false,
+        moves_to_working_day: false,
+        acknowledge_working_days: None,
+        calendar: Calendar::WeekendsOnly,
     },
 ];
 
