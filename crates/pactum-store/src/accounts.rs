@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -24,7 +24,7 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// What an admin may do. Least privilege: each role sees only what its job needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including managing users and tokens.
@@ -117,6 +117,12 @@ impl EmailAddress {
     }
 }
 
+impl Serialize for EmailAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 impl fmt::Debug for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EmailAddress(<redacted>)")
@@ -124,7 +130,7 @@ impl fmt::Debug for EmailAddress {
 }
 
 /// An admin user. The password hash never leaves the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     /// Internal id: what audit entries refer to.
     pub id: i64,
@@ -493,7 +499,10 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
         }
-        assert_eq!("privacy-officer".parse::<Role>().ok(), Some(Role::PrivacyOfficer));
+        assert_eq!(
+            "privacy-officer".parse::<Role>().ok(),
+            Some(Role::PrivacyOfficer)
+        );
         assert!("root".parse::<Role>().is_err());
     }
 
@@ -502,7 +511,15 @@ mod tests {
         let email = EmailAddress::parse("  DPO@Example.COM ").expect("valid");
         assert_eq!(email.as_str(), "dpo@example.com");
         assert_eq!(format!("{email:?}"), "EmailAddress(<redacted>)");
-        for bad in ["", "a", "a@b", "@example.com", "a@@example.com", "a b@example.com", "a@example."] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a b@example.com",
+            "a@example.",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} is rejected");
         }
     }
@@ -513,9 +530,19 @@ mod tests {
             .await
             .expect("hashes");
         assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
-        let hasher = PasswordParams::INSECURE_FOR_TESTS.hasher().expect("valid params");
+        let hasher = PasswordParams::INSECURE_FOR_TESTS
+            .hasher()
+            .expect("valid params");
         let parsed = PasswordHash::new(&hash).expect("PHC string");
-        assert!(hasher.verify_password(b"correct horse battery", &parsed).is_ok());
-        assert!(hasher.verify_password(b"wrong horse battery", &parsed).is_err());
+        assert!(
+            hasher
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        assert!(
+            hasher
+                .verify_password(b"wrong horse battery", &parsed)
+                .is_err()
+        );
     }
 }

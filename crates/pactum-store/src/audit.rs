@@ -21,7 +21,7 @@ use sqlx::Row;
 
 use crate::clock::Timestamp;
 use crate::error::StoreError;
-use crate::{Backend, Store, WriteTx, with_pool, with_tx};
+use crate::{Backend, Store, Tx, with_pool, with_tx};
 
 /// The hash before the first entry: 32 zero bytes, hex-encoded.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -133,7 +133,7 @@ impl NewEntry {
 }
 
 /// An entry as stored: exactly the columns of one `audit_log` row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// Position in the chain, from 1 with no gaps.
     pub seq: i64,
@@ -294,7 +294,10 @@ impl fmt::Display for Break {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Break::SeqGap { expected } => {
-                write!(f, "expected entry {expected} here: entries were deleted or renumbered")
+                write!(
+                    f,
+                    "expected entry {expected} here: entries were deleted or renumbered"
+                )
             }
             Break::PrevHashMismatch => f.write_str(
                 "its previous-hash does not match the entry before it: \
@@ -438,9 +441,21 @@ where
     })
 }
 
+/// The page of entries after `after` inside `tx`.
+async fn page_in(tx: &mut Tx, after: i64) -> Result<Vec<Entry>, StoreError> {
+    with_tx!(tx, conn => {
+        let rows = sqlx::query(SELECT_ENTRIES)
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+    })
+}
+
 /// Appends `entry` inside `tx`, after locking the chain's head so that concurrent appends queue.
 pub(crate) async fn append_in(
-    tx: &mut WriteTx,
+    tx: &mut Tx,
     now: Timestamp,
     entry: &NewEntry,
 ) -> Result<Entry, StoreError> {
@@ -517,7 +532,11 @@ impl Store {
 
     /// Up to `limit` entries with seq greater than `after_seq`, in seq order: for paging through
     /// the log.
-    pub async fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
+    pub async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<Entry>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(SELECT_ENTRIES)
                 .bind(after_seq)
@@ -538,38 +557,43 @@ impl Store {
         })
     }
 
-    /// Walks the whole chain in seq order and reports the first broken link, if any.
+    /// Walks the whole chain in seq order, in one consistent snapshot, and reports the first broken
+    /// link, if any. Rows beyond the head (inserted behind the store's back) are checked too.
     #[tracing::instrument(skip_all)]
     pub async fn audit_verify(&self) -> Result<VerifyReport, StoreError> {
-        // Read the head first: entries appended during the walk then lie beyond it and are
-        // ignored rather than reported as a mismatch.
-        let (head_seq, head_hash) = self.audit_head().await?;
+        let mut tx = self.begin_snapshot().await?;
+        let (head_seq, head_hash): (i64, String) = with_tx!(&mut tx, conn => {
+            let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+            (head.try_get(0)?, head.try_get(1)?)
+        });
         let mut verifier = ChainVerifier::default();
         let mut after = 0;
-        loop {
-            let page = self.audit_entries(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
+        let report = loop {
+            let page = page_in(&mut tx, after).await?;
+            let Some(last) = page.last() else {
+                break verifier.finish(head_seq, &head_hash);
+            };
             after = last.seq;
-            for entry in page.iter().filter(|e| e.seq <= head_seq) {
-                if let Err(broken) = verifier.push(entry) {
-                    return Ok(verifier.report(Some(broken)));
-                }
+            if let Some(broken) = page.iter().find_map(|e| verifier.push(e).err()) {
+                break verifier.report(Some(broken));
             }
-            if after >= head_seq {
-                break;
-            }
-        }
-        Ok(verifier.finish(head_seq, &head_hash))
+        };
+        tx.commit().await?;
+        Ok(report)
     }
 
-    /// Writes every entry as one JSON object per line (seq, timestamp, timestamp_ms, actor, action,
+    /// Writes every entry, from one snapshot, as one JSON object per line (seq, timestamp, timestamp_ms, actor, action,
     /// target_kind, target_id, details, prev_hash, hash) and returns how many were written.
     #[tracing::instrument(skip_all)]
-    pub async fn audit_export(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
+    pub async fn audit_export(&self, out: &mut (dyn Write + Send)) -> Result<u64, StoreError> {
+        // One snapshot: entries appended meanwhile are left out rather than half-included.
+        let mut tx = self.begin_snapshot().await?;
         let mut written = 0;
         let mut after = 0;
         loop {
-            let page = self.audit_entries(after, PAGE).await?;
+            let page = page_in(&mut tx, after).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for entry in &page {
@@ -596,6 +620,7 @@ impl Store {
             }
         }
         out.flush().map_err(StoreError::Export)?;
+        tx.commit().await?;
         Ok(written)
     }
 }
@@ -634,7 +659,9 @@ mod tests {
     fn chain(n: i64) -> Vec<Entry> {
         let mut out: Vec<Entry> = Vec::new();
         for seq in 1..=n {
-            let prev = out.last().map_or(GENESIS_HASH.to_owned(), |e| e.hash.clone());
+            let prev = out
+                .last()
+                .map_or(GENESIS_HASH.to_owned(), |e| e.hash.clone());
             out.push(entry(seq, &prev));
         }
         out
@@ -676,7 +703,9 @@ mod tests {
         for edit in edits {
             let mut entries = chain(3);
             edit(&mut entries[1]);
-            let broken = verify(&entries, None).broken.expect("tampering is detected");
+            let broken = verify(&entries, None)
+                .broken
+                .expect("tampering is detected");
             assert_eq!((broken.seq, broken.reason), (2, Break::HashMismatch));
         }
     }
@@ -694,11 +723,16 @@ mod tests {
         let mut deleted = chain(4);
         deleted.remove(1);
         let broken = verify(&deleted, None).broken.expect("deletion is detected");
-        assert_eq!((broken.seq, broken.reason), (3, Break::SeqGap { expected: 2 }));
+        assert_eq!(
+            (broken.seq, broken.reason),
+            (3, Break::SeqGap { expected: 2 })
+        );
 
         let mut swapped = chain(4);
         swapped.swap(1, 2);
-        let broken = verify(&swapped, None).broken.expect("reordering is detected");
+        let broken = verify(&swapped, None)
+            .broken
+            .expect("reordering is detected");
         assert_eq!(broken.seq, 3);
 
         let full = chain(4);
@@ -707,6 +741,9 @@ mod tests {
             .broken
             .expect("truncation is detected");
         assert_eq!(broken.seq, 4);
-        assert!(matches!(broken.reason, Break::HeadMismatch { head_seq: 4, .. }));
+        assert!(matches!(
+            broken.reason,
+            Break::HeadMismatch { head_seq: 4, .. }
+        ));
     }
 }

@@ -12,6 +12,15 @@ pub enum StoreError {
         /// The scheme that was given.
         scheme: String,
     },
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database could not be opened or reached.
     #[error("cannot open the {backend} database")]
     Connect {

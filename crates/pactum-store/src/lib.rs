@@ -49,6 +49,7 @@ mod migrate;
 pub mod tokens;
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -136,9 +137,9 @@ enum Pool {
     Postgres(PgPool),
 }
 
-/// A write transaction on either backend. On SQLite it was opened with `BEGIN IMMEDIATE`, so it
-/// holds the database's write lock from the start.
-pub(crate) enum WriteTx {
+/// A transaction on either backend: a write transaction from [`Store::begin_write`] or a read-only
+/// snapshot from [`Store::begin_snapshot`].
+pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
@@ -156,16 +157,16 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
-/// Runs `$body` with `$conn` bound to the connection of the write transaction `$tx`, once per
+/// Runs `$body` with `$conn` bound to the connection of the transaction `$tx`, once per
 /// backend (see [`with_pool`]). Use `&mut *$conn` as the executor.
 macro_rules! with_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::WriteTx::Sqlite(t) => {
+            $crate::Tx::Sqlite(t) => {
                 let $conn: &mut sqlx::SqliteConnection = &mut *t;
                 $body
             }
-            $crate::WriteTx::Postgres(t) => {
+            $crate::Tx::Postgres(t) => {
                 let $conn: &mut sqlx::PgConnection = &mut *t;
                 $body
             }
@@ -174,24 +175,39 @@ macro_rules! with_tx {
 }
 pub(crate) use with_tx;
 
-impl WriteTx {
+impl Tx {
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            WriteTx::Sqlite(_) => Backend::Sqlite,
-            WriteTx::Postgres(_) => Backend::Postgres,
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            WriteTx::Sqlite(t) => t.commit().await?,
-            WriteTx::Postgres(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 }
 
+/// The SQLite file's name inside a data directory (see [`Store::open_dir`]).
+pub const SQLITE_FILE_NAME: &str = "pactum.db";
+
 impl Store {
+    /// Opens (creating it and `dir` if missing) the SQLite store `dir/pactum.db`: the default when
+    /// no database URL is configured. The path is used as is, never parsed as a URL.
+    pub async fn open_dir(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let connect = SqliteConnectOptions::new().filename(dir.join(SQLITE_FILE_NAME));
+        let pool = open_sqlite(connect, false, options.max_connections).await?;
+        Store::finish_open(Pool::Sqlite(pool), options).await
+    }
+
     /// Opens the store at `url` with default options. See [`Store::open_with`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         Store::open_with(url, StoreOptions::default()).await
@@ -207,7 +223,15 @@ impl Store {
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
         let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
         let pool = match scheme {
-            "sqlite" => Pool::Sqlite(open_sqlite(url, options.max_connections).await?),
+            "sqlite" => {
+                let connect =
+                    SqliteConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+                        backend: Backend::Sqlite,
+                        source,
+                    })?;
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                Pool::Sqlite(open_sqlite(connect, in_memory, options.max_connections).await?)
+            }
             "postgres" | "postgresql" => {
                 Pool::Postgres(open_postgres(url, options.max_connections).await?)
             }
@@ -217,6 +241,10 @@ impl Store {
                 });
             }
         };
+        Store::finish_open(pool, options).await
+    }
+
+    async fn finish_open(pool: Pool, options: StoreOptions) -> Result<Store, StoreError> {
         let store = Store {
             pool,
             inner: Arc::new(Inner {
@@ -256,22 +284,36 @@ impl Store {
     /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so that the write lock is taken
     /// before anything is read and concurrent writers wait (up to the busy timeout) instead of
     /// failing on a lock upgrade.
-    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+    pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Begins a read-only transaction that sees one consistent snapshot of the database (SQLite in
+    /// WAL mode gives every read transaction a snapshot; PostgreSQL needs REPEATABLE READ).
+    pub(crate) async fn begin_snapshot(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         })
     }
 }
 
-async fn open_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
+async fn open_sqlite(
+    options: SqliteConnectOptions,
+    in_memory: bool,
+    max_connections: u32,
+) -> Result<SqlitePool, StoreError> {
     let connect = |source| StoreError::Connect {
         backend: Backend::Sqlite,
         source,
     };
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    let mut options = SqliteConnectOptions::from_str(url)
-        .map_err(connect)?
+    let mut options = options
         .create_if_missing(true)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
@@ -305,4 +347,38 @@ async fn open_postgres(url: &str, max_connections: u32) -> Result<PgPool, StoreE
         .connect_with(options)
         .await
         .map_err(connect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A web server runs store calls inside `Send` futures on a multi-threaded runtime: this only
+    /// has to compile.
+    #[allow(dead_code)]
+    fn store_and_its_futures_are_send(store: Store, out: &mut (dyn std::io::Write + Send)) {
+        fn send<T: Send + Sync + Clone + 'static>(_: &T) {}
+        fn send_future<T: Send>(_: T) {}
+        send(&store);
+        let actor = audit::Actor::System;
+        send_future(store.login("", ""));
+        send_future(store.user(1));
+        send_future(store.list_users());
+        send_future(store.create_user(&actor, "", "", accounts::Role::Owner));
+        send_future(store.authenticate_token(""));
+        let new = tokens::NewToken {
+            name: String::new(),
+            roles: Vec::new(),
+            expires_at: None,
+        };
+        send_future(store.create_token(&actor, &new));
+        send_future(store.revoke_token(&actor, 1));
+        send_future(store.list_tokens());
+        let entry = audit::NewEntry::new(actor, "x", None);
+        send_future(store.audit_append(&entry));
+        send_future(store.audit_entries(0, 1));
+        send_future(store.audit_head());
+        send_future(store.audit_verify());
+        send_future(store.audit_export(out));
+    }
 }

@@ -153,7 +153,10 @@ mod tests {
             .iter()
             .map(|m| format!("{:04}_{}.sql", m.version, m.name))
             .collect();
-        assert_eq!(files, listed, "every file in migrations/{folder} is listed, in order");
+        assert_eq!(
+            files, listed,
+            "every file in migrations/{folder} is listed, in order"
+        );
         for (i, m) in list.iter().enumerate() {
             assert_eq!(m.version, i64::try_from(i).expect("few migrations") + 1);
         }

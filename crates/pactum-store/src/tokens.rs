@@ -142,8 +142,12 @@ where
         roles,
         created_by: row.try_get(3)?,
         created_at: Timestamp::from_millis(row.try_get(4)?),
-        expires_at: row.try_get::<Option<i64>, _>(5)?.map(Timestamp::from_millis),
-        revoked_at: row.try_get::<Option<i64>, _>(6)?.map(Timestamp::from_millis),
+        expires_at: row
+            .try_get::<Option<i64>, _>(5)?
+            .map(Timestamp::from_millis),
+        revoked_at: row
+            .try_get::<Option<i64>, _>(6)?
+            .map(Timestamp::from_millis),
     };
     Ok((token, row.try_get(7)?))
 }
@@ -192,7 +196,9 @@ impl Store {
             .try_get(0)?
         });
         let entry = NewEntry::new(*actor, "token.create", Some(Target::new("token", id)))
-            .with_details(json!({ "roles": roles, "expires_at": expires }));
+            .with_details(
+                json!({ "roles": roles.split(',').collect::<Vec<_>>(), "expires_at": expires }),
+            );
         append_in(&mut tx, now, &entry).await?;
         tx.commit().await?;
 

@@ -45,6 +45,10 @@ pub enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Show the server's configuration: a commented example, or the effective settings.
     Config(cmd::config::ConfigArgs),
+    /// Manage admin users and API tokens in Pactum's store.
+    Admin(cmd::admin::AdminArgs),
+    /// Verify the tamper-evident audit log, or export it as JSON lines.
+    Audit(cmd::audit::AuditArgs),
 }
 
 /// Runs one command and returns the process exit code.
@@ -59,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drift(args) => cmd::drift::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Config(args) => cmd::config::run(&args),
+        Command::Admin(args) => cmd::admin::run(&args),
+        Command::Audit(args) => cmd::audit::run(&args),
     }
 }
 

@@ -8,7 +8,7 @@ use pactum_store::clock::Clock;
 use pactum_store::error::StoreError;
 
 use crate::both;
-use crate::support::{TestDb, manual_clock};
+use crate::support::manual_clock;
 
 const PASSWORD: &str = "correct horse battery staple";
 

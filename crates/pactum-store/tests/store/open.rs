@@ -115,3 +115,15 @@ async fn unknown_schemes_are_refused() {
         .expect_err("MySQL is not a store backend");
     assert!(matches!(err, StoreError::UnsupportedUrl { ref scheme } if scheme == "mysql"));
 }
+
+#[tokio::test]
+async fn data_directories_are_created_with_the_store_inside() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("nested dir?").join("pactum-data");
+    let store = Store::open_dir(&data, pactum_store::StoreOptions::default())
+        .await
+        .expect("opens");
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.close().await;
+    assert!(data.join(pactum_store::SQLITE_FILE_NAME).is_file());
+}

@@ -41,7 +41,9 @@ fn unavailable(what: &str, err: impl std::fmt::Display) -> Option<TestDb> {
 
 /// Replaces the database name (the last path segment) of a URL, keeping any query string.
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{db}?{q}"),
@@ -80,7 +82,7 @@ impl TestDb {
                     std::process::id(),
                     COUNTER.fetch_add(1, Ordering::Relaxed)
                 );
-                let create = format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}");
+                let create = format!("CREATE DATABASE {name}");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(create))
                     .execute(&mut conn)
                     .await
@@ -143,9 +145,7 @@ impl TestDb {
     /// database.
     pub async fn tamper(&self, sql: &str) {
         let drop_guards = match self.kind {
-            Kind::Sqlite => {
-                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
-            }
+            Kind::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
             Kind::Postgres => {
                 "DROP TRIGGER audit_log_no_update ON audit_log; \
                  DROP TRIGGER audit_log_no_truncate ON audit_log;"
@@ -162,9 +162,24 @@ impl TestDb {
             && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
         {
             let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await;
             let _ = conn.close().await;
         }
+    }
+}
+
+/// Runs `case` on `db`, then drops the database even if the case panicked, then re-raises.
+pub async fn run<F>(db: TestDb, case: F)
+where
+    F: for<'a> AsyncFnOnce(&'a TestDb),
+{
+    use futures_util::FutureExt as _;
+    let outcome = std::panic::AssertUnwindSafe(case(&db)).catch_unwind().await;
+    db.cleanup().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
     }
 }
 
@@ -183,8 +198,7 @@ macro_rules! both {
                     else {
                         return;
                     };
-                    super::$name(&db).await;
-                    db.cleanup().await;
+                    $crate::support::run(db, super::$name).await;
                 }
             )*
         }
@@ -198,8 +212,7 @@ macro_rules! both {
                     else {
                         return;
                     };
-                    super::$name(&db).await;
-                    db.cleanup().await;
+                    $crate::support::run(db, super::$name).await;
                 }
             )*
         }

@@ -9,7 +9,7 @@ use pactum_store::error::StoreError;
 use pactum_store::tokens::{NewToken, TokenCheck};
 
 use crate::both;
-use crate::support::{TestDb, manual_clock};
+use crate::support::manual_clock;
 
 fn new_token(name: &str, roles: &[Role]) -> NewToken {
     NewToken {
@@ -58,7 +58,7 @@ both! {
         assert_eq!(
             summary,
             [
-                ("cli".into(), "token.create".into(), r#"{"expires_at":null,"roles":"analyst,engineer"}"#.into()),
+                ("cli".into(), "token.create".into(), r#"{"expires_at":null,"roles":["analyst","engineer"]}"#.into()),
                 ("user:1".into(), "token.revoke".into(), "{}".into()),
             ]
         );

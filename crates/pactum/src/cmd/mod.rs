@@ -1,5 +1,7 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
+pub mod admin;
+pub mod audit;
 pub mod check;
 pub mod config;
 pub mod drift;
