@@ -92,3 +92,28 @@ impl Datastore {
         }
     }
 }
+
+/// A row found by [`Datastore::find`]: the requested fields' values as text, in request order.
+pub type Row = Vec<Option<String>>;
+
+impl Datastore {
+    /// Rows of `collection` whose `match_field` equals one of `values`, with `fields` read as text.
+    ///
+    /// For Redis, `collection` is a key pattern such as `session:{user_id}` and `match_field` must be
+    /// its placeholder: keys are built from the values (Redis cannot search by value).
+    pub async fn find(
+        &mut self,
+        collection: &str,
+        fields: &[String],
+        match_field: &str,
+        values: &[String],
+    ) -> Result<Vec<Row>, ConnectorError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Datastore::Sql(s) => s.find(collection, fields, match_field, values).await,
+            Datastore::Redis(r) => r.find(collection, fields, match_field, values).await,
+        }
+    }
+}

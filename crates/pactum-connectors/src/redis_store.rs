@@ -207,3 +207,106 @@ impl RedisStore {
         Ok(keys.len() as u64)
     }
 }
+
+impl RedisStore {
+    pub async fn find(
+        &mut self,
+        pattern: &str,
+        fields: &[String],
+        match_field: &str,
+        values: &[String],
+    ) -> Result<Vec<crate::Row>, ConnectorError> {
+        let placeholder = format!("{{{match_field}}}");
+        if !pattern.contains(&placeholder) {
+            return Err(ConnectorError::Query {
+                kind: "redis",
+                what: format!("looking up `{pattern}` by `{match_field}`"),
+                source: format!("Redis keys can only be found by a placeholder of the key pattern, and `{pattern}` has no `{placeholder}`").into(),
+            });
+        }
+        let mut out = Vec::new();
+        for value in values {
+            let key = self.match_pattern(&pattern.replace(&placeholder, value));
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query_async(&mut self.conn)
+                .await
+                .map_err(|e| err("reading a key's type", e))?;
+            let row: Option<crate::Row> = match kind.as_str() {
+                "hash" => {
+                    let pairs: Vec<(String, String)> = self
+                        .conn
+                        .hgetall(&key)
+                        .await
+                        .map_err(|e| err("HGETALL", e))?;
+                    Some(
+                        fields
+                            .iter()
+                            .map(|f| {
+                                if f == match_field {
+                                    Some(value.clone())
+                                } else {
+                                    pairs.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone())
+                                }
+                            })
+                            .collect(),
+                    )
+                }
+                "string" => {
+                    let v: Option<String> = self.conn.get(&key).await.map_err(|e| err("GET", e))?;
+                    Some(
+                        fields
+                            .iter()
+                            .map(|f| {
+                                if f == match_field {
+                                    Some(value.clone())
+                                } else if f == "value" {
+                                    v.clone()
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect(),
+                    )
+                }
+                "none" => None,
+                other => {
+                    let items: Vec<String> = match other {
+                        "list" => self
+                            .conn
+                            .lrange(&key, 0, -1)
+                            .await
+                            .map_err(|e| err("LRANGE", e))?,
+                        "set" => self
+                            .conn
+                            .smembers(&key)
+                            .await
+                            .map_err(|e| err("SMEMBERS", e))?,
+                        "zset" => self
+                            .conn
+                            .zrange(&key, 0, -1)
+                            .await
+                            .map_err(|e| err("ZRANGE", e))?,
+                        _ => Vec::new(),
+                    };
+                    Some(
+                        fields
+                            .iter()
+                            .map(|f| {
+                                if f == match_field {
+                                    Some(value.clone())
+                                } else if f == "value" {
+                                    Some(items.join("\n"))
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect(),
+                    )
+                }
+            };
+            out.extend(row);
+        }
+        Ok(out)
+    }
+}

@@ -172,6 +172,71 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    pub async fn find(
+        &self,
+        table: &str,
+        fields: &[String],
+        match_field: &str,
+        values: &[String],
+    ) -> Result<Vec<crate::Row>, ConnectorError> {
+        let kind = self.kind();
+        let what = format!("looking up `{table}` by `{match_field}`");
+        let info = CollectionInfo {
+            name: table.to_owned(),
+            columns: fields.to_vec(),
+        };
+        let select = select_as_text(self, &info, Sample::All);
+        let mut out = Vec::new();
+        macro_rules! run {
+            ($pool:expr, $sql:expr, $binds:expr) => {{
+                let mut q = sqlx::query(sqlx::AssertSqlSafe($sql));
+                for v in $binds {
+                    q = q.bind(v);
+                }
+                let rows = q
+                    .fetch_all($pool)
+                    .await
+                    .map_err(|e| query_err(kind, &what, e))?;
+                for row in rows {
+                    let mut values = Vec::with_capacity(fields.len());
+                    for i in 0..fields.len() {
+                        values.push(
+                            row.try_get::<Option<String>, _>(i)
+                                .map_err(|e| query_err(kind, &what, e))?,
+                        );
+                    }
+                    out.push(values);
+                }
+            }};
+        }
+        // Audited: identifiers are quoted, values are bound parameters.
+        match self {
+            SqlStore::Postgres(pool) => {
+                let sql = format!("{select} WHERE {}::text = ANY($1)", quote_ansi(match_field));
+                run!(pool, sql, [values.to_vec()])
+            }
+            SqlStore::MySql(pool) => {
+                let marks = vec!["?"; values.len()].join(", ");
+                let sql = format!(
+                    "{select} WHERE CAST({} AS CHAR) IN ({marks})",
+                    quote_mysql(match_field)
+                );
+                run!(pool, sql, values.iter().cloned())
+            }
+            SqlStore::Sqlite(pool) => {
+                let marks = vec!["?"; values.len()].join(", ");
+                let sql = format!(
+                    "{select} WHERE CAST({} AS TEXT) IN ({marks})",
+                    quote_ansi(match_field)
+                );
+                run!(pool, sql, values.iter().cloned())
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// `SELECT` every column cast to text, with identifiers quoted for the backend.
 fn select_as_text(store: &SqlStore, collection: &CollectionInfo, sample: Sample) -> String {
     let columns: Vec<String> = collection

@@ -21,3 +21,4 @@ pub mod model;
 pub mod period;
 pub mod rules;
 pub mod taxonomy;
+pub mod traversal;

@@ -43,6 +43,8 @@ pub enum Command {
     Drift(cmd::drift::DriftArgs),
     /// Run the server: the privacy notice page, the JSON API (with OpenAPI) and health endpoints.
     Serve(cmd::serve::ServeArgs),
+    /// Run a data-subject request directly against the map's datastores (no server).
+    Request(cmd::request::RequestArgs),
     /// Show the server's configuration: a commented example, or the effective settings.
     Config(cmd::config::ConfigArgs),
     /// Manage admin users and API tokens in Pactum's store.
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => cmd::import::run(&args),
         Command::Drift(args) => cmd::drift::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
+        Command::Request(args) => cmd::request::run(&args),
         Command::Config(args) => cmd::config::run(&args),
         Command::Admin(args) => cmd::admin::run(&args),
         Command::Audit(args) => cmd::audit::run(&args),

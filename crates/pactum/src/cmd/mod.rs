@@ -8,6 +8,7 @@ pub mod drift;
 pub mod import;
 pub mod init;
 pub mod notice;
+pub mod request;
 pub mod ropa;
 pub mod schema;
 pub mod serve;

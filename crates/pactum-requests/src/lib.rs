@@ -1,0 +1,201 @@
+//! Data-subject requests executed across the organisation's datastores.
+//!
+//! [`access`] finds every record of a person: it plans the lookups from the identities given
+//! ([`pactum_domain::traversal::plan`]), then runs them through the connectors, feeding the values found
+//! in one collection (a customer id) into the lookups of the next (their orders), across datastores.
+//!
+//! **Invariants:** a request never runs partially because a datastore was forgotten: every datastore
+//! the plan needs must be reachable before the first lookup runs, and manual datastores come back as
+//! tasks for a person, never as silently empty results.
+
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use pactum_connectors::{ConnectorError, Datastore};
+use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind};
+use pactum_domain::traversal::{CollectionRef, Source, plan};
+use serde::Serialize;
+
+/// Why a request could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("no identity given")]
+    NoIdentity,
+    #[error("no field of the map holds any of the identities given, so no record can be found")]
+    NothingReachable,
+    #[error("datastore `{datastore}` cannot be reached: {reason}")]
+    Unreachable { datastore: String, reason: String },
+    #[error("datastore `{datastore}` failed")]
+    Connector {
+        datastore: String,
+        #[source]
+        source: ConnectorError,
+    },
+}
+
+/// The records found in one collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Records {
+    /// The collection's declared fields, in map order.
+    pub fields: Vec<String>,
+    /// One entry per record, values as text, in `fields` order.
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// A manual datastore's part of a request: a person must do it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManualTask {
+    pub datastore: String,
+    pub instructions: Option<String>,
+}
+
+/// Everything an access request found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccessResult {
+    /// By `datastore.collection`.
+    pub records: BTreeMap<String, Records>,
+    pub manual_tasks: Vec<ManualTask>,
+}
+
+impl AccessResult {
+    /// Number of records found, all collections together.
+    pub fn record_count(&self) -> usize {
+        self.records.values().map(|r| r.rows.len()).sum()
+    }
+}
+
+/// Finds every record of the person identified by `identities`. `url_of` gives a datastore's
+/// connection URL (from the environment variable the map names) by datastore key.
+pub async fn access(
+    map: &DataMap,
+    identities: &[(IdentityKind, String)],
+    url_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<AccessResult, RequestError> {
+    if identities.is_empty() {
+        return Err(RequestError::NoIdentity);
+    }
+    let kinds: Vec<IdentityKind> = identities.iter().map(|(k, _)| *k).collect();
+    let plan = plan(map, &kinds);
+    if plan.steps.is_empty() {
+        return Err(RequestError::NothingReachable);
+    }
+    // Connect to every datastore the plan needs before running anything.
+    let mut result = AccessResult::default();
+    let mut stores: HashMap<String, Datastore> = HashMap::new();
+    let needed: BTreeSet<&str> = plan
+        .steps
+        .iter()
+        .map(|s| s.collection.datastore.as_str())
+        .collect();
+    for ds_key in needed {
+        let Some(ds) = map.datastores.get(ds_key) else {
+            continue;
+        };
+        if matches!(ds.kind, ConnectorKind::Manual | ConnectorKind::Http) {
+            result.manual_tasks.push(ManualTask {
+                datastore: ds_key.to_owned(),
+                instructions: ds.instructions.clone(),
+            });
+            continue;
+        }
+        let url = url_of(ds_key).ok_or_else(|| RequestError::Unreachable {
+            datastore: ds_key.to_owned(),
+            reason: match &ds.connection_env {
+                Some(var) => format!("environment variable {var} is not set"),
+                None => "the map names no connection_env".to_owned(),
+            },
+        })?;
+        let store =
+            Datastore::connect(&url, None)
+                .await
+                .map_err(|source| RequestError::Connector {
+                    datastore: ds_key.to_owned(),
+                    source,
+                })?;
+        stores.insert(ds_key.to_owned(), store);
+    }
+
+    // Values known so far, by (collection, field); rows found so far, deduplicated.
+    let mut values: HashMap<(CollectionRef, String), BTreeSet<String>> = HashMap::new();
+    let mut rows: HashMap<CollectionRef, BTreeSet<Vec<Option<String>>>> = HashMap::new();
+    // Lookups feed each other; repeat until nothing new is found (a handful of passes at most).
+    for _pass in 0..8 {
+        let mut grew = false;
+        for step in &plan.steps {
+            let Some(store) = stores.get_mut(&step.collection.datastore) else {
+                continue;
+            };
+            let wanted: Vec<String> = match &step.source {
+                Source::Identity(kind) => identities
+                    .iter()
+                    .filter(|(k, _)| k == kind)
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                Source::Field { collection, field } => values
+                    .get(&(collection.clone(), field.clone()))
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default(),
+            };
+            if wanted.is_empty() {
+                continue;
+            }
+            let Some(coll) = map
+                .datastores
+                .get(&step.collection.datastore)
+                .and_then(|d| d.collections.get(&step.collection.collection))
+            else {
+                continue;
+            };
+            let fields: Vec<String> = coll.fields.keys().cloned().collect();
+            let name = coll.key.as_deref().unwrap_or(&step.collection.collection);
+            let found = store
+                .find(name, &fields, &step.field, &wanted)
+                .await
+                .map_err(|source| RequestError::Connector {
+                    datastore: step.collection.datastore.clone(),
+                    source,
+                })?;
+            let known = rows.entry(step.collection.clone()).or_default();
+            for row in found {
+                // Only the person's own rows feed later lookups: a leaf (their address) is reported but
+                // never followed, or a shared row would lead to other people's records.
+                for (f, v) in fields.iter().zip(&row).filter(|_| step.owned) {
+                    if let Some(v) = v {
+                        values
+                            .entry((step.collection.clone(), f.clone()))
+                            .or_default()
+                            .insert(v.clone());
+                    }
+                }
+                grew |= known.insert(row);
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    let catalog = pactum_domain::catalog::Catalog::new(map);
+    for (coll_ref, found) in rows {
+        let Some(coll) = map
+            .datastores
+            .get(&coll_ref.datastore)
+            .and_then(|d| d.collections.get(&coll_ref.collection))
+        else {
+            continue;
+        };
+        // Lookup tables reached on the way (the products someone ordered) are not their personal data.
+        if found.is_empty() || !coll.fields.values().any(|f| catalog.field_is_personal(f)) {
+            continue;
+        }
+        let fields = coll.fields.keys().cloned().collect();
+        result.records.insert(
+            coll_ref.to_string(),
+            Records {
+                fields,
+                rows: found.into_iter().collect(),
+            },
+        );
+    }
+    Ok(result)
+}
