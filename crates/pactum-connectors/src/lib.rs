@@ -117,3 +117,35 @@ impl Datastore {
         }
     }
 }
+
+/// What to do to one row (or Redis key), found by its key fields' current values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowChange {
+    /// Delete the row (or key).
+    Delete,
+    /// Set these fields (`None` is NULL, or removal of a Redis hash field).
+    Set(Vec<(String, Option<String>)>),
+}
+
+/// One row to change in one collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowErasure {
+    /// The collection (table name, or Redis key pattern).
+    pub collection: String,
+    /// Fields that identify exactly one row, with their values (the primary key; for Redis, the key
+    /// pattern's placeholders).
+    pub key: Vec<(String, String)>,
+    pub change: RowChange,
+}
+
+impl Datastore {
+    /// Applies every change in one transaction (SQL) and returns the rows each affected, in order.
+    /// Each change must affect exactly one row: otherwise nothing is committed and the error says
+    /// which change did not match.
+    pub async fn erase(&mut self, changes: &[RowErasure]) -> Result<Vec<u64>, ConnectorError> {
+        match self {
+            Datastore::Sql(s) => s.erase(changes).await,
+            Datastore::Redis(r) => r.erase(changes).await,
+        }
+    }
+}

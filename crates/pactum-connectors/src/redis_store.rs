@@ -310,3 +310,73 @@ impl RedisStore {
         Ok(out)
     }
 }
+
+impl RedisStore {
+    /// Applies the changes atomically (MULTI/EXEC) after checking that every key exists.
+    pub async fn erase(
+        &mut self,
+        changes: &[crate::RowErasure],
+    ) -> Result<Vec<u64>, ConnectorError> {
+        let mut keys = Vec::with_capacity(changes.len());
+        for change in changes {
+            let mut key = change.collection.clone();
+            for (field, value) in &change.key {
+                key = key.replace(&format!("{{{field}}}"), value);
+            }
+            let key = self.match_pattern(&key);
+            let exists: bool = self.conn.exists(&key).await.map_err(|e| err("EXISTS", e))?;
+            if !exists {
+                return Err(ConnectorError::Query {
+                    kind: "redis",
+                    what: format!("erasing in `{}`", change.collection),
+                    source: "the key to change does not exist (nothing was changed)".into(),
+                });
+            }
+            keys.push(key);
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for (change, key) in changes.iter().zip(&keys) {
+            match &change.change {
+                crate::RowChange::Delete => {
+                    pipe.del(key).ignore();
+                }
+                crate::RowChange::Set(fields) => {
+                    let kind: String = redis::cmd("TYPE")
+                        .arg(key)
+                        .query_async(&mut self.conn)
+                        .await
+                        .map_err(|e| err("reading a key's type", e))?;
+                    for (field, value) in fields {
+                        match (kind.as_str(), value) {
+                            ("hash", Some(v)) => {
+                                pipe.hset(key, field, v).ignore();
+                            }
+                            ("hash", None) => {
+                                pipe.hdel(key, field).ignore();
+                            }
+                            ("string", Some(v)) if field == "value" => {
+                                pipe.set(key, v).ignore();
+                            }
+                            ("string", None) if field == "value" => {
+                                pipe.del(key).ignore();
+                            }
+                            _ => {
+                                return Err(ConnectorError::Query {
+                                    kind: "redis",
+                                    what: format!("erasing `{field}` in `{}`", change.collection),
+                                    source: format!("a {kind} value has no field `{field}` to change (nothing was changed)").into(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let _: () = pipe
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| err("MULTI/EXEC", e))?;
+        Ok(vec![1; changes.len()])
+    }
+}

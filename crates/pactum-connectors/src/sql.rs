@@ -237,6 +237,153 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// PostgreSQL column types of a table (`udt_name`), to cast text parameters to.
+    async fn pg_types(
+        pool: &PgPool,
+        table: &str,
+    ) -> Result<std::collections::HashMap<String, String>, ConnectorError> {
+        let (schema, name) = table.split_once('.').unwrap_or(("public", table));
+        let rows = sqlx::query(
+            "SELECT column_name::text AS c, udt_name::text AS t FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2",
+        )
+        .bind(schema)
+        .bind(name)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| query_err("postgres", "reading column types", e))?;
+        let mut out = std::collections::HashMap::new();
+        for r in rows {
+            let c: String = r
+                .try_get("c")
+                .map_err(|e| query_err("postgres", "reading column types", e))?;
+            let t: String = r
+                .try_get("t")
+                .map_err(|e| query_err("postgres", "reading column types", e))?;
+            out.insert(c, t);
+        }
+        Ok(out)
+    }
+
+    pub async fn erase(&self, changes: &[crate::RowErasure]) -> Result<Vec<u64>, ConnectorError> {
+        let kind = self.kind();
+        let mut affected = Vec::with_capacity(changes.len());
+        macro_rules! apply {
+            ($pool:expr, $render:expr) => {{
+                let mut tx = $pool.begin().await.map_err(|e| query_err(kind, "starting a transaction", e))?;
+                for (i, change) in changes.iter().enumerate() {
+                    let (sql, binds): (String, Vec<String>) = $render(change).await?;
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for b in binds {
+                        q = q.bind(b);
+                    }
+                    let what = format!("erasing in `{}`", change.collection);
+                    let n = q.execute(&mut *tx).await.map_err(|e| query_err(kind, &what, e))?.rows_affected();
+                    if n != 1 {
+                        // Dropping the transaction rolls it back: nothing of this datastore changes.
+                        return Err(ConnectorError::Query {
+                            kind,
+                            what,
+                            source: format!("change {} matched {n} rows instead of exactly one", i + 1).into(),
+                        });
+                    }
+                    affected.push(n);
+                }
+                tx.commit().await.map_err(|e| query_err(kind, "committing", e))?;
+            }};
+        }
+        match self {
+            SqlStore::Postgres(pool) => {
+                let mut types: std::collections::HashMap<
+                    String,
+                    std::collections::HashMap<String, String>,
+                > = std::collections::HashMap::new();
+                for c in changes {
+                    if !types.contains_key(&c.collection) {
+                        types.insert(
+                            c.collection.clone(),
+                            Self::pg_types(pool, &c.collection).await?,
+                        );
+                    }
+                }
+                let types = &types;
+                apply!(pool, |change: &crate::RowErasure| {
+                    let t = types.get(&change.collection).cloned().unwrap_or_default();
+                    let cast = move |field: &str, n: usize| match t.get(field) {
+                        Some(ty) => format!("${n}::text::{}", quote_ansi(ty)),
+                        None => format!("${n}"),
+                    };
+                    let table = pg_table(&change.collection);
+                    let rendered = render(change, &table, quote_ansi, cast);
+                    async move { Ok::<_, ConnectorError>(rendered) }
+                })
+            }
+            SqlStore::MySql(pool) => apply!(pool, |change: &crate::RowErasure| {
+                let rendered = render(
+                    change,
+                    &quote_mysql(&change.collection),
+                    quote_mysql,
+                    |_, _| "?".to_owned(),
+                );
+                async move { Ok::<_, ConnectorError>(rendered) }
+            }),
+            SqlStore::Sqlite(pool) => apply!(pool, |change: &crate::RowErasure| {
+                let rendered = render(
+                    change,
+                    &quote_ansi(&change.collection),
+                    quote_ansi,
+                    |_, _| "?".to_owned(),
+                );
+                async move { Ok::<_, ConnectorError>(rendered) }
+            }),
+        }
+        Ok(affected)
+    }
+}
+
+fn pg_table(name: &str) -> String {
+    name.split_once('.')
+        .map(|(s, t)| format!("{}.{}", quote_ansi(s), quote_ansi(t)))
+        .unwrap_or_else(|| quote_ansi(name))
+}
+
+/// `UPDATE ... SET ... WHERE key = ...` or `DELETE ... WHERE key = ...`, with placeholders from
+/// `param(field, n)` and the values to bind in order.
+fn render(
+    change: &crate::RowErasure,
+    table: &str,
+    quote: fn(&str) -> String,
+    param: impl Fn(&str, usize) -> String,
+) -> (String, Vec<String>) {
+    let mut binds = Vec::new();
+    let mut n = 0;
+    let mut next = |field: &str, value: &str, binds: &mut Vec<String>| {
+        n += 1;
+        binds.push(value.to_owned());
+        param(field, n)
+    };
+    let head = match &change.change {
+        crate::RowChange::Delete => format!("DELETE FROM {table}"),
+        crate::RowChange::Set(fields) => {
+            let sets: Vec<String> = fields
+                .iter()
+                .map(|(f, v)| match v {
+                    Some(v) => format!("{} = {}", quote(f), next(f, v, &mut binds)),
+                    None => format!("{} = NULL", quote(f)),
+                })
+                .collect();
+            format!("UPDATE {table} SET {}", sets.join(", "))
+        }
+    };
+    let conds: Vec<String> = change
+        .key
+        .iter()
+        .map(|(f, v)| format!("{} = {}", quote(f), next(f, v, &mut binds)))
+        .collect();
+    (format!("{head} WHERE {}", conds.join(" AND ")), binds)
+}
+
 /// `SELECT` every column cast to text, with identifiers quoted for the backend.
 fn select_as_text(store: &SqlStore, collection: &CollectionInfo, sample: Sample) -> String {
     let columns: Vec<String> = collection

@@ -10,7 +10,11 @@
 
 #![forbid(unsafe_code)]
 
+mod erasure;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub use erasure::{Erased, ErasureOptions, ErasureResult, Kept, erase};
 
 use pactum_connectors::{ConnectorError, Datastore};
 use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind};
@@ -26,6 +30,8 @@ pub enum RequestError {
     NothingReachable,
     #[error("datastore `{datastore}` cannot be reached: {reason}")]
     Unreachable { datastore: String, reason: String },
+    #[error("cannot erase: {}", problems.join("; "))]
+    CannotErase { problems: Vec<String> },
     #[error("datastore `{datastore}` failed")]
     Connector {
         datastore: String,
@@ -65,6 +71,14 @@ impl AccessResult {
     }
 }
 
+/// The rows a request found, by collection, each marked owned (the person's own) or not (reached
+/// by reference), plus the open connections and the manual tasks.
+struct Collected {
+    rows: HashMap<CollectionRef, BTreeMap<Vec<Option<String>>, bool>>,
+    stores: HashMap<String, Datastore>,
+    manual_tasks: Vec<ManualTask>,
+}
+
 /// Finds every record of the person identified by `identities`. `url_of` gives a datastore's
 /// connection URL (from the environment variable the map names) by datastore key.
 pub async fn access(
@@ -72,6 +86,45 @@ pub async fn access(
     identities: &[(IdentityKind, String)],
     url_of: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AccessResult, RequestError> {
+    let collected = collect(map, identities, url_of).await?;
+    let mut result = AccessResult {
+        manual_tasks: collected.manual_tasks,
+        ..AccessResult::default()
+    };
+    let catalog = pactum_domain::catalog::Catalog::new(map);
+    for (coll_ref, found) in collected.rows {
+        let Some(coll) = collection(map, &coll_ref) else {
+            continue;
+        };
+        // Lookup tables reached on the way (the products someone ordered) are not their personal data.
+        if found.is_empty() || !coll.fields.values().any(|f| catalog.field_is_personal(f)) {
+            continue;
+        }
+        result.records.insert(
+            coll_ref.to_string(),
+            Records {
+                fields: coll.fields.keys().cloned().collect(),
+                rows: found.into_keys().collect(),
+            },
+        );
+    }
+    Ok(result)
+}
+
+fn collection<'m>(
+    map: &'m DataMap,
+    c: &CollectionRef,
+) -> Option<&'m pactum_domain::model::Collection> {
+    map.datastores
+        .get(&c.datastore)
+        .and_then(|d| d.collections.get(&c.collection))
+}
+
+async fn collect(
+    map: &DataMap,
+    identities: &[(IdentityKind, String)],
+    url_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<Collected, RequestError> {
     if identities.is_empty() {
         return Err(RequestError::NoIdentity);
     }
@@ -81,7 +134,7 @@ pub async fn access(
         return Err(RequestError::NothingReachable);
     }
     // Connect to every datastore the plan needs before running anything.
-    let mut result = AccessResult::default();
+    let mut manual_tasks = Vec::new();
     let mut stores: HashMap<String, Datastore> = HashMap::new();
     let needed: BTreeSet<&str> = plan
         .steps
@@ -93,7 +146,7 @@ pub async fn access(
             continue;
         };
         if matches!(ds.kind, ConnectorKind::Manual | ConnectorKind::Http) {
-            result.manual_tasks.push(ManualTask {
+            manual_tasks.push(ManualTask {
                 datastore: ds_key.to_owned(),
                 instructions: ds.instructions.clone(),
             });
@@ -116,9 +169,9 @@ pub async fn access(
         stores.insert(ds_key.to_owned(), store);
     }
 
-    // Values known so far, by (collection, field); rows found so far, deduplicated.
+    // Values known so far, by (collection, field); rows found so far, deduplicated, with ownership.
     let mut values: HashMap<(CollectionRef, String), BTreeSet<String>> = HashMap::new();
-    let mut rows: HashMap<CollectionRef, BTreeSet<Vec<Option<String>>>> = HashMap::new();
+    let mut rows: HashMap<CollectionRef, BTreeMap<Vec<Option<String>>, bool>> = HashMap::new();
     // Lookups feed each other; repeat until nothing new is found (a handful of passes at most).
     for _pass in 0..8 {
         let mut grew = false;
@@ -140,11 +193,7 @@ pub async fn access(
             if wanted.is_empty() {
                 continue;
             }
-            let Some(coll) = map
-                .datastores
-                .get(&step.collection.datastore)
-                .and_then(|d| d.collections.get(&step.collection.collection))
-            else {
+            let Some(coll) = collection(map, &step.collection) else {
                 continue;
             };
             let fields: Vec<String> = coll.fields.keys().cloned().collect();
@@ -160,42 +209,30 @@ pub async fn access(
             for row in found {
                 // Only the person's own rows feed later lookups: a leaf (their address) is reported but
                 // never followed, or a shared row would lead to other people's records.
-                for (f, v) in fields.iter().zip(&row).filter(|_| step.owned) {
-                    if let Some(v) = v {
-                        values
-                            .entry((step.collection.clone(), f.clone()))
-                            .or_default()
-                            .insert(v.clone());
+                if step.owned {
+                    for (f, v) in fields.iter().zip(&row) {
+                        if let Some(v) = v {
+                            values
+                                .entry((step.collection.clone(), f.clone()))
+                                .or_default()
+                                .insert(v.clone());
+                        }
                     }
                 }
-                grew |= known.insert(row);
+                let owned = known.entry(row).or_insert(false);
+                if step.owned && !*owned {
+                    *owned = true;
+                    grew = true;
+                }
             }
         }
         if !grew {
             break;
         }
     }
-    let catalog = pactum_domain::catalog::Catalog::new(map);
-    for (coll_ref, found) in rows {
-        let Some(coll) = map
-            .datastores
-            .get(&coll_ref.datastore)
-            .and_then(|d| d.collections.get(&coll_ref.collection))
-        else {
-            continue;
-        };
-        // Lookup tables reached on the way (the products someone ordered) are not their personal data.
-        if found.is_empty() || !coll.fields.values().any(|f| catalog.field_is_personal(f)) {
-            continue;
-        }
-        let fields = coll.fields.keys().cloned().collect();
-        result.records.insert(
-            coll_ref.to_string(),
-            Records {
-                fields,
-                rows: found.into_iter().collect(),
-            },
-        );
-    }
-    Ok(result)
+    Ok(Collected {
+        rows,
+        stores,
+        manual_tasks,
+    })
 }

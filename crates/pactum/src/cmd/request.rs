@@ -23,15 +23,18 @@ pub enum RequestCommand {
     Run(RunArgs),
 }
 
-/// Request types this command runs. Erasure and the others go through the server's checkpointed
-/// workflow as they land; access is read-only and safe to run directly.
+/// Request types this command runs.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RequestType {
     /// Every record of the person, as JSON, by datastore and collection.
     Access,
+    /// Apply each personal field's erasure strategy to the person's records (one transaction per
+    /// datastore; every affected row counted).
+    Erasure,
 }
 
-/// Exit status: 0 done, 1 nothing found for the identity, 2 the request could not run.
+/// Exit status: 0 done, 1 nothing found for the identity, 2 the request could not run (or, for an
+/// erasure, a datastore's transaction was rolled back).
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -45,6 +48,9 @@ pub struct RunArgs {
     /// Write the result to this file instead of standard output.
     #[arg(long, short = 'o')]
     pub out: Option<std::path::PathBuf>,
+    /// Environment variable holding the key for `keyed_hash` erasure.
+    #[arg(long, default_value = "PACTUM_ERASURE_KEY")]
+    pub hash_key_env: String,
 }
 
 pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
@@ -74,31 +80,61 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = match args.kind {
-        RequestType::Access => runtime
-            .block_on(pactum_requests::access(map, &identities, &url_of))
-            .context("the access request failed")?,
-    };
-    let text = serde_json::to_string_pretty(&result)?;
-    write_output(args.out.as_deref(), &text)?;
-    eprintln!(
-        "found {} records in {} collections{}",
-        result.record_count(),
-        result.records.len(),
-        if result.manual_tasks.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} manual tasks for people to complete",
-                result.manual_tasks.len()
-            )
+    match args.kind {
+        RequestType::Access => {
+            let result = runtime
+                .block_on(pactum_requests::access(map, &identities, &url_of))
+                .context("the access request failed")?;
+            write_output(args.out.as_deref(), &serde_json::to_string_pretty(&result)?)?;
+            eprintln!(
+                "found {} records in {} collections{}",
+                result.record_count(),
+                result.records.len(),
+                manual_note(result.manual_tasks.len())
+            );
+            Ok(if result.record_count() == 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-    );
-    Ok(if result.record_count() == 0 {
-        ExitCode::from(1)
+        RequestType::Erasure => {
+            let options = pactum_requests::ErasureOptions {
+                hash_key: std::env::var(&args.hash_key_env)
+                    .ok()
+                    .map(String::into_bytes),
+            };
+            let result = runtime
+                .block_on(pactum_requests::erase(map, &identities, &url_of, &options))
+                .context("the erasure request failed")?;
+            write_output(args.out.as_deref(), &serde_json::to_string_pretty(&result)?)?;
+            let rows: u64 = result.erased.values().map(|e| e.rows).sum();
+            eprintln!(
+                "erased {rows} rows in {} collections; kept {} rows{}",
+                result.erased.len(),
+                result.kept.iter().map(|k| k.rows).sum::<usize>(),
+                manual_note(result.manual_tasks.len())
+            );
+            for (datastore, reason) in &result.failed {
+                eprintln!("error: datastore `{datastore}` was rolled back: {reason}");
+            }
+            Ok(if !result.failed.is_empty() {
+                ExitCode::from(2)
+            } else if rows == 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn manual_note(tasks: usize) -> String {
+    if tasks == 0 {
+        String::new()
     } else {
-        ExitCode::SUCCESS
-    })
+        format!("; {tasks} manual tasks for people to complete")
+    }
 }
 
 /// `email=ada@example.com` -> (Email, "ada@example.com").

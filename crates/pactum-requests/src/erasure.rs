@@ -1,0 +1,394 @@
+//! Erasure: each field's declared strategy applied to exactly the person's rows, one transaction per
+//! datastore, every affected row counted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use hmac::{Hmac, KeyInit, Mac};
+use pactum_connectors::{RowChange, RowErasure};
+use pactum_domain::catalog::Catalog;
+use pactum_domain::model::{DataMap, Erasure, IdentityKind};
+use pactum_domain::traversal::CollectionRef;
+use serde::Serialize;
+use sha2::Sha256;
+
+use crate::{RequestError, collect, collection};
+
+/// Secrets an erasure may need.
+#[derive(Clone, Default)]
+pub struct ErasureOptions {
+    /// Key for `keyed_hash` (HMAC-SHA-256). Erasures that need it refuse to run without it.
+    pub hash_key: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ErasureOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErasureOptions")
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// What an erasure did to one collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Erased {
+    /// Rows changed (or deleted), as counted by the datastore.
+    pub rows: u64,
+    /// True when rows were deleted rather than masked.
+    pub deleted: bool,
+    /// The fields masked.
+    pub fields: Vec<String>,
+}
+
+/// Rows found but deliberately not erased, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kept {
+    pub collection: String,
+    pub rows: usize,
+    pub reason: String,
+}
+
+/// Everything an erasure did, by datastore and collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ErasureResult {
+    pub erased: BTreeMap<String, Erased>,
+    pub kept: Vec<Kept>,
+    pub manual_tasks: Vec<crate::ManualTask>,
+    /// Datastores whose transaction failed and was rolled back, with the reason. Other datastores'
+    /// changes stand: the request is incomplete and must be retried.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Erases every record of the person identified by `identities`.
+///
+/// Rows are addressed by their primary key (or a Redis key pattern's placeholders; without either,
+/// by all their values), and each change must match exactly one row. Before anything changes, every
+/// personal field must have a strategy; otherwise the request
+/// fails with the list of what is missing. Rows reached only by reference (an address) are erased
+/// only when no other record refers to them; otherwise they are kept and reported.
+pub async fn erase(
+    map: &DataMap,
+    identities: &[(IdentityKind, String)],
+    url_of: &dyn Fn(&str) -> Option<String>,
+    options: &ErasureOptions,
+) -> Result<ErasureResult, RequestError> {
+    let mut collected = collect(map, identities, url_of).await?;
+    let catalog = Catalog::new(map);
+    let mut result = ErasureResult {
+        manual_tasks: std::mem::take(&mut collected.manual_tasks),
+        ..ErasureResult::default()
+    };
+    let mut problems: Vec<String> = Vec::new();
+    let mut changes: BTreeMap<String, Vec<(CollectionRef, RowErasure)>> = BTreeMap::new();
+    let mut summary: BTreeMap<CollectionRef, Erased> = BTreeMap::new();
+    let mut rows: Vec<(CollectionRef, BTreeMap<Vec<Option<String>>, bool>)> =
+        collected.rows.into_iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+
+    for (coll_ref, found) in &rows {
+        let Some(coll) = collection(map, coll_ref) else {
+            continue;
+        };
+        let fields: Vec<&String> = coll.fields.keys().collect();
+        if !coll.fields.values().any(|f| catalog.field_is_personal(f)) || found.is_empty() {
+            continue;
+        }
+        // Which rows to change: the person's own, and references nobody else holds.
+        let mut targets: Vec<&Vec<Option<String>>> = Vec::new();
+        let mut shared = 0;
+        for (row, owned) in found {
+            if *owned
+                || !referenced_by_others(map, coll_ref, row, &fields, &rows, &mut collected.stores)
+                    .await?
+            {
+                targets.push(row);
+            } else {
+                shared += 1;
+            }
+        }
+        if shared > 0 {
+            result.kept.push(Kept {
+                collection: coll_ref.to_string(),
+                rows: shared,
+                reason: "also referenced by records of other people".to_owned(),
+            });
+        }
+        if targets.is_empty() {
+            continue;
+        }
+        // The row key: primary key fields, or the Redis key pattern's placeholders.
+        let key_fields: Vec<&String> = match &coll.key {
+            Some(pattern) => fields
+                .iter()
+                .copied()
+                .filter(|f| pattern.contains(&format!("{{{f}}}")))
+                .collect(),
+            None => coll
+                .fields
+                .iter()
+                .filter(|(_, f)| f.primary_key)
+                .map(|(k, _)| k)
+                .collect(),
+        };
+        // Without a declared key, a row is found by all its values; the change must still match
+        // exactly one row, so duplicates fail loudly instead of being half-erased.
+        let whole_row = key_fields.is_empty();
+        let delete = coll
+            .fields
+            .values()
+            .any(|f| f.erasure == Some(Erasure::DeleteRow));
+        let masked: Vec<(&String, &Erasure)> = coll
+            .fields
+            .iter()
+            .filter(|(k, f)| !f.primary_key && !key_fields.contains(k) && catalog.field_is_personal(f))
+            .filter_map(|(k, f)| match &f.erasure {
+                Some(e) => Some((k, e)),
+                None => {
+                    if !delete {
+                        problems.push(format!("`{coll_ref}.{k}` holds personal data but declares no `erasure` strategy"));
+                    }
+                    None
+                }
+            })
+            .collect();
+        if masked.iter().any(|(_, e)| **e == Erasure::KeyedHash)
+            && options.hash_key.is_none()
+            && !delete
+        {
+            problems.push(format!(
+                "`{coll_ref}` uses keyed_hash, but no hash key was given"
+            ));
+        }
+        let entry = summary.entry(coll_ref.clone()).or_default();
+        entry.deleted = delete;
+        entry.fields = if delete {
+            Vec::new()
+        } else {
+            masked.iter().map(|(k, _)| (*k).clone()).collect()
+        };
+        let table = coll
+            .key
+            .clone()
+            .unwrap_or_else(|| coll_ref.collection.clone());
+        for row in targets {
+            let value_of = |name: &str| {
+                fields
+                    .iter()
+                    .position(|f| *f == name)
+                    .and_then(|i| row[i].clone())
+            };
+            let key: Vec<(String, String)> = if whole_row {
+                fields
+                    .iter()
+                    .filter_map(|f| value_of(f).map(|v| ((*f).clone(), v)))
+                    .collect()
+            } else {
+                key_fields
+                    .iter()
+                    .map(|f| ((*f).clone(), value_of(f).unwrap_or_default()))
+                    .collect()
+            };
+            let change = if delete {
+                RowChange::Delete
+            } else {
+                RowChange::Set(
+                    masked
+                        .iter()
+                        .map(|(k, e)| ((*k).clone(), mask(e, value_of(k).as_deref(), options)))
+                        .collect(),
+                )
+            };
+            changes
+                .entry(coll_ref.datastore.clone())
+                .or_default()
+                .push((
+                    coll_ref.clone(),
+                    RowErasure {
+                        collection: table.clone(),
+                        key,
+                        change,
+                    },
+                ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(RequestError::CannotErase { problems });
+    }
+    for (datastore, list) in changes {
+        let Some(store) = collected.stores.get_mut(&datastore) else {
+            continue;
+        };
+        let ops: Vec<RowErasure> = list.iter().map(|(_, c)| c.clone()).collect();
+        match store.erase(&ops).await {
+            Ok(counts) => {
+                for ((coll_ref, _), n) in list.iter().zip(counts) {
+                    if let Some(s) = summary.get_mut(coll_ref) {
+                        s.rows += n;
+                    }
+                }
+            }
+            Err(e) => {
+                let mut reason = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    // Database errors often repeat their cause's text: say each thing once.
+                    let text = s.to_string();
+                    if !reason.contains(&text) {
+                        reason.push_str(&format!(": {text}"));
+                    }
+                    source = s.source();
+                }
+                result.failed.push((datastore.clone(), reason));
+                for (coll_ref, _) in &list {
+                    summary.remove(coll_ref);
+                }
+            }
+        }
+    }
+    result.erased = summary
+        .into_iter()
+        .filter(|(_, s)| s.rows > 0)
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Ok(result)
+}
+
+/// True when some row outside the person's own refers to `row` of `target` through a declared
+/// reference (another customer shipping to the same address).
+async fn referenced_by_others(
+    map: &DataMap,
+    target: &CollectionRef,
+    row: &[Option<String>],
+    fields: &[&String],
+    found: &[(CollectionRef, BTreeMap<Vec<Option<String>>, bool>)],
+    stores: &mut HashMap<String, pactum_connectors::Datastore>,
+) -> Result<bool, RequestError> {
+    let catalog = Catalog::new(map);
+    for (ds_key, ds) in &map.datastores {
+        for (c_key, coll) in &ds.collections {
+            for (f_key, field) in &coll.fields {
+                for r in &field.references {
+                    let Some(loc) = catalog.resolve_field(ds_key, r) else {
+                        continue;
+                    };
+                    if loc.datastore != target.datastore || loc.collection != target.collection {
+                        continue;
+                    }
+                    let Some(i) = fields.iter().position(|f| *f == loc.field) else {
+                        continue;
+                    };
+                    let Some(value) = row[i].clone() else {
+                        continue;
+                    };
+                    let Some(store) = stores.get_mut(ds_key) else {
+                        // A datastore we could not open might hold references: keep the row.
+                        return Ok(true);
+                    };
+                    let referrer_fields: Vec<String> = coll.fields.keys().cloned().collect();
+                    let name = coll.key.as_deref().unwrap_or(c_key);
+                    let referrers = store
+                        .find(name, &referrer_fields, f_key, &[value])
+                        .await
+                        .map_err(|source| RequestError::Connector {
+                            datastore: ds_key.clone(),
+                            source,
+                        })?;
+                    let ours = found
+                        .iter()
+                        .find(|(c, _)| c.datastore == *ds_key && c.collection == *c_key);
+                    for referrer in referrers {
+                        let is_ours =
+                            ours.is_some_and(|(_, rows)| rows.get(&referrer) == Some(&true));
+                        if !is_ours {
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The masked value of one field under its strategy (`None` is NULL).
+fn mask(strategy: &Erasure, value: Option<&str>, options: &ErasureOptions) -> Option<String> {
+    let value = value?;
+    match strategy {
+        Erasure::Nullify | Erasure::DeleteRow => None,
+        Erasure::Fixed(s) => Some(s.clone()),
+        Erasure::KeyedHash => {
+            let key = options.hash_key.as_deref().unwrap_or_default();
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
+            mac.update(value.as_bytes());
+            Some(hex::encode(mac.finalize().into_bytes()))
+        }
+        Erasure::Random => Some(random_like(value)),
+        Erasure::TruncateDate => Some(truncate_date(value)),
+    }
+}
+
+/// Random text of the same length and kind: digits for digits, letters for letters.
+fn random_like(value: &str) -> String {
+    let mut bytes = vec![0u8; value.chars().count()];
+    // The OS random source failing is not recoverable; fall back to zeros rather than keep the value.
+    let _ = getrandom::fill(&mut bytes);
+    value
+        .chars()
+        .zip(bytes)
+        .map(|(c, b)| {
+            if c.is_ascii_digit() {
+                char::from(b'0' + b % 10)
+            } else if c.is_alphabetic() {
+                char::from(b'a' + b % 26)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Keeps only the year: `1990-02-03` -> `1990-01-01`, `2020-04-01 11:47:42` -> `2020-01-01 00:00:00`.
+fn truncate_date(value: &str) -> String {
+    let year = value
+        .get(..4)
+        .filter(|y| y.chars().all(|c| c.is_ascii_digit()));
+    match year {
+        Some(y) if value.len() > 10 => format!("{y}-01-01 00:00:00"),
+        Some(y) => format!("{y}-01-01"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategies_mask_values() {
+        let opts = ErasureOptions {
+            hash_key: Some(b"key".to_vec()),
+        };
+        assert_eq!(mask(&Erasure::Nullify, Some("ada"), &opts), None);
+        assert_eq!(
+            mask(&Erasure::Fixed("[erased]".into()), Some("ada"), &opts),
+            Some("[erased]".into())
+        );
+        let h1 = mask(&Erasure::KeyedHash, Some("ada@example.com"), &opts).expect("hash");
+        let h2 = mask(&Erasure::KeyedHash, Some("ada@example.com"), &opts).expect("hash");
+        assert_eq!(
+            (h1.len(), h1 == h2),
+            (64, true),
+            "keyed hash is stable, so joins still work"
+        );
+        assert_ne!(
+            h1,
+            mask(&Erasure::KeyedHash, Some("bob@example.com"), &opts).expect("hash")
+        );
+        let r = mask(&Erasure::Random, Some("AB-1234"), &opts).expect("random");
+        assert_eq!(r.len(), 7);
+        assert_eq!(&r[2..3], "-");
+        assert!(r[3..].chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(truncate_date("1990-02-03"), "1990-01-01");
+        assert_eq!(truncate_date("2020-04-01 11:47:42"), "2020-01-01 00:00:00");
+        assert_eq!(mask(&Erasure::TruncateDate, None, &opts), None);
+    }
+}
