@@ -11,7 +11,7 @@ use pactum_domain::traversal::CollectionRef;
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::{RequestError, collect, collection};
+use crate::{FoundRows, RequestError, collect, collection};
 
 /// Secrets an erasure may need.
 #[derive(Clone, Default)]
@@ -80,8 +80,7 @@ pub async fn erase(
     let mut problems: Vec<String> = Vec::new();
     let mut changes: BTreeMap<String, Vec<(CollectionRef, RowErasure)>> = BTreeMap::new();
     let mut summary: BTreeMap<CollectionRef, Erased> = BTreeMap::new();
-    let mut rows: Vec<(CollectionRef, BTreeMap<Vec<Option<String>>, bool>)> =
-        collected.rows.into_iter().collect();
+    let mut rows: Vec<(CollectionRef, FoundRows)> = collected.rows.into_iter().collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
 
     for (coll_ref, found) in &rows {
@@ -259,7 +258,7 @@ async fn referenced_by_others(
     target: &CollectionRef,
     row: &[Option<String>],
     fields: &[&String],
-    found: &[(CollectionRef, BTreeMap<Vec<Option<String>>, bool>)],
+    found: &[(CollectionRef, FoundRows)],
     stores: &mut HashMap<String, pactum_connectors::Datastore>,
 ) -> Result<bool, RequestError> {
     let catalog = Catalog::new(map);

@@ -71,10 +71,14 @@ impl AccessResult {
     }
 }
 
+/// The rows found in one collection: each row's values (in field order) and whether it is the
+/// person's own (`true`) or only reached by reference.
+pub(crate) type FoundRows = BTreeMap<Vec<Option<String>>, bool>;
+
 /// The rows a request found, by collection, each marked owned (the person's own) or not (reached
 /// by reference), plus the open connections and the manual tasks.
 struct Collected {
-    rows: HashMap<CollectionRef, BTreeMap<Vec<Option<String>>, bool>>,
+    rows: HashMap<CollectionRef, FoundRows>,
     stores: HashMap<String, Datastore>,
     manual_tasks: Vec<ManualTask>,
 }
@@ -171,7 +175,7 @@ async fn collect(
 
     // Values known so far, by (collection, field); rows found so far, deduplicated, with ownership.
     let mut values: HashMap<(CollectionRef, String), BTreeSet<String>> = HashMap::new();
-    let mut rows: HashMap<CollectionRef, BTreeMap<Vec<Option<String>>, bool>> = HashMap::new();
+    let mut rows: HashMap<CollectionRef, FoundRows> = HashMap::new();
     // Lookups feed each other; repeat until nothing new is found (a handful of passes at most).
     for _pass in 0..8 {
         let mut grew = false;
