@@ -53,6 +53,8 @@ pub struct ErasureResult {
     pub erased: BTreeMap<String, Erased>,
     pub kept: Vec<Kept>,
     pub manual_tasks: Vec<crate::ManualTask>,
+    /// Processor-role datastores, not changed: the request is passed to their controller.
+    pub routed_to_controller: Vec<crate::Routed>,
     /// Datastores whose transaction failed and was rolled back, with the reason. Other datastores'
     /// changes stand: the request is incomplete and must be retried.
     pub failed: Vec<(String, String)>,
@@ -75,6 +77,7 @@ pub async fn erase(
     let catalog = Catalog::new(map);
     let mut result = ErasureResult {
         manual_tasks: std::mem::take(&mut collected.manual_tasks),
+        routed_to_controller: std::mem::take(&mut collected.routed),
         ..ErasureResult::default()
     };
     let mut problems: Vec<String> = Vec::new();

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub use erasure::{Erased, ErasureOptions, ErasureResult, Kept, erase};
 
 use pactum_connectors::{ConnectorError, Datastore};
-use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind};
+use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind, Role};
 use pactum_domain::traversal::{CollectionRef, Source, plan};
 use serde::Serialize;
 
@@ -56,12 +56,22 @@ pub struct ManualTask {
     pub instructions: Option<String>,
 }
 
+/// A datastore where the organisation is a processor: the request belongs to that data's controller.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Routed {
+    pub datastore: String,
+    /// The controller's key in the map (`customers` for each customer).
+    pub controller: Option<String>,
+}
+
 /// Everything an access request found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AccessResult {
     /// By `datastore.collection`.
     pub records: BTreeMap<String, Records>,
     pub manual_tasks: Vec<ManualTask>,
+    /// Processor-role datastores, not searched: the request is passed to their controller.
+    pub routed_to_controller: Vec<Routed>,
 }
 
 impl AccessResult {
@@ -81,6 +91,7 @@ struct Collected {
     rows: HashMap<CollectionRef, FoundRows>,
     stores: HashMap<String, Datastore>,
     manual_tasks: Vec<ManualTask>,
+    routed: Vec<Routed>,
 }
 
 /// Finds every record of the person identified by `identities`. `url_of` gives a datastore's
@@ -93,6 +104,7 @@ pub async fn access(
     let collected = collect(map, identities, url_of).await?;
     let mut result = AccessResult {
         manual_tasks: collected.manual_tasks,
+        routed_to_controller: collected.routed,
         ..AccessResult::default()
     };
     let catalog = pactum_domain::catalog::Catalog::new(map);
@@ -139,6 +151,7 @@ async fn collect(
     }
     // Connect to every datastore the plan needs before running anything.
     let mut manual_tasks = Vec::new();
+    let mut routed = Vec::new();
     let mut stores: HashMap<String, Datastore> = HashMap::new();
     let needed: BTreeSet<&str> = plan
         .steps
@@ -149,6 +162,15 @@ async fn collect(
         let Some(ds) = map.datastores.get(ds_key) else {
             continue;
         };
+        // As a processor we act only on the controller's instructions (GDPR Art. 28(3)(e)): the
+        // request goes to them, and nothing here is read or changed.
+        if ds.role == Role::Processor {
+            routed.push(Routed {
+                datastore: ds_key.to_owned(),
+                controller: ds.controller.clone(),
+            });
+            continue;
+        }
         if matches!(ds.kind, ConnectorKind::Manual | ConnectorKind::Http) {
             manual_tasks.push(ManualTask {
                 datastore: ds_key.to_owned(),
@@ -238,5 +260,56 @@ async fn collect(
         rows,
         stores,
         manual_tasks,
+        routed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pactum_domain::model::{Collection, Datastore as DatastoreDef, Field};
+
+    #[tokio::test]
+    async fn processor_datastores_are_routed_to_their_controller_not_searched() {
+        let mut coll = Collection::default();
+        coll.fields.insert(
+            "email".into(),
+            Field {
+                identity: Some(IdentityKind::Email),
+                categories: vec!["user.contact.email".into()],
+                ..Field::default()
+            },
+        );
+        let mut map = DataMap::default();
+        map.datastores.insert(
+            "backups".into(),
+            DatastoreDef {
+                name: None,
+                description: None,
+                system: None,
+                kind: ConnectorKind::Postgres,
+                connection_env: Some("BACKUPS_URL".into()),
+                instructions: None,
+                role: Role::Processor,
+                controller: Some("customers".into()),
+                collections: [("files".to_owned(), coll)].into_iter().collect(),
+            },
+        );
+        // No URL is given: a processor datastore is never connected to.
+        let result = access(
+            &map,
+            &[(IdentityKind::Email, "ada@example.com".into())],
+            &|_| None,
+        )
+        .await
+        .expect("routed, not failed");
+        assert!(result.records.is_empty());
+        assert_eq!(
+            result.routed_to_controller,
+            vec![Routed {
+                datastore: "backups".into(),
+                controller: Some("customers".into())
+            }]
+        );
+    }
 }
