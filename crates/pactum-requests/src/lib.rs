@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod erasure;
+pub mod package;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

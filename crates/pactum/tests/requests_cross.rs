@@ -289,6 +289,48 @@ fn access_and_erasure_across_postgres_mariadb_and_redis() {
         "{text}"
     );
 
+    // The same request as the package a person downloads.
+    let zip = dir.path().join("ada.zip");
+    let out = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args([
+            "request",
+            "run",
+            "--type",
+            "access",
+            "--identity",
+            "email=ada@example.com",
+            "--out",
+        ])
+        .arg(&zip)
+        .arg("--map")
+        .arg(dir.path())
+        .env("CROSS_CRM_URL", &f.pg_url)
+        .env(
+            "CROSS_SHOP_URL",
+            f.my_url.replacen("mysql://", "mariadb://", 1),
+        )
+        .env("CROSS_CACHE_URL", &f.redis_url)
+        .output()
+        .expect("request runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&zip).expect("package written");
+    assert!(bytes.starts_with(b"PK\x03\x04"), "a ZIP archive");
+    let listing = String::from_utf8_lossy(&bytes);
+    for entry in [
+        "index.html",
+        "result.json",
+        "records/crm.customers.csv",
+        "records/shop.orders.json",
+        "records/cache.sessions.csv",
+    ] {
+        assert!(listing.contains(entry), "package lacks {entry}");
+    }
+
     let (code, erased, stderr) = request(dir.path(), &f, "erasure", "email=ada@example.com");
     assert_eq!(code, Some(0), "{stderr}\n{erased:#}");
     let n = |coll: &str| erased["erased"][coll]["rows"].as_u64().unwrap_or(0);

@@ -45,7 +45,8 @@ pub struct RunArgs {
     /// An identity of the person: `email=ADDR`, `phone=NUMBER`, `user_id=ID`, ... (repeatable).
     #[arg(long = "identity", value_name = "KIND=VALUE", required = true)]
     pub identities: Vec<String>,
-    /// Write the result to this file instead of standard output.
+    /// Write the result to this file instead of standard output; for access, a `.zip` file is the
+    /// package a person downloads (JSON and CSV per collection, and a readable summary).
     #[arg(long, short = 'o')]
     pub out: Option<std::path::PathBuf>,
     /// Environment variable holding the key for `keyed_hash` erasure.
@@ -85,7 +86,22 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
             let result = runtime
                 .block_on(pactum_requests::access(map, &identities, &url_of))
                 .context("the access request failed")?;
-            write_output(args.out.as_deref(), &serde_json::to_string_pretty(&result)?)?;
+            match args.out.as_deref() {
+                // A `.zip` output is the package a person downloads: JSON and CSV per collection and
+                // a readable summary.
+                Some(path)
+                    if path
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("zip")) =>
+                {
+                    let organisation = map.organisation.as_ref().map_or("", |o| o.name.as_str());
+                    let bytes = pactum_requests::package::access_package(&result, organisation)
+                        .context("cannot build the access package")?;
+                    std::fs::write(path, bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                out => write_output(out, &serde_json::to_string_pretty(&result)?)?,
+            }
             eprintln!(
                 "found {} records in {} collections{}",
                 result.record_count(),
