@@ -5,10 +5,19 @@ use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
 
 use crate::{CollectionInfo, ConnectorError, Sample};
 
-pub enum SqlStore {
+pub enum Pool {
     Postgres(PgPool),
     MySql(MySqlPool),
     Sqlite(SqlitePool),
+}
+
+/// A SQL datastore: its pool, and the PostgreSQL column types learnt so far (by table), so lookups
+/// can cast their parameters to the column's type and use its indexes.
+pub struct SqlStore {
+    pool: Pool,
+    pg_types: std::sync::Mutex<
+        std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+    >,
 }
 
 fn query_err(kind: &'static str, what: &str, e: sqlx::Error) -> ConnectorError {
@@ -20,11 +29,40 @@ fn query_err(kind: &'static str, what: &str, e: sqlx::Error) -> ConnectorError {
 }
 
 impl SqlStore {
+    fn new(pool: Pool) -> SqlStore {
+        SqlStore {
+            pool,
+            pg_types: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The PostgreSQL type of each column of `table`, read once and then remembered.
+    async fn pg_column_types(
+        &self,
+        pool: &PgPool,
+        table: &str,
+    ) -> Result<std::collections::HashMap<String, String>, ConnectorError> {
+        if let Some(known) = self
+            .pg_types
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(table)
+        {
+            return Ok(known.clone());
+        }
+        let types = Self::pg_types(pool, table).await?;
+        self.pg_types
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(table.to_owned(), types.clone());
+        Ok(types)
+    }
+
     pub fn kind(&self) -> &'static str {
-        match self {
-            SqlStore::Postgres(_) => "postgres",
-            SqlStore::MySql(_) => "mysql",
-            SqlStore::Sqlite(_) => "sqlite",
+        match &self.pool {
+            Pool::Postgres(_) => "postgres",
+            Pool::MySql(_) => "mysql",
+            Pool::Sqlite(_) => "sqlite",
         }
     }
 
@@ -37,13 +75,13 @@ impl SqlStore {
         match scheme {
             "postgres" | "postgresql" => PgPool::connect(url)
                 .await
-                .map(SqlStore::Postgres)
+                .map(|p| SqlStore::new(Pool::Postgres(p)))
                 .map_err(|e| connect_err("postgres", e)),
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 MySqlPool::connect(&url)
                     .await
-                    .map(SqlStore::MySql)
+                    .map(|p| SqlStore::new(Pool::MySql(p)))
                     .map_err(|e| connect_err("mysql", e))
             }
             "sqlite" => {
@@ -56,7 +94,7 @@ impl SqlStore {
                     .read_only(true);
                 SqlitePool::connect_with(opts)
                     .await
-                    .map(SqlStore::Sqlite)
+                    .map(|p| SqlStore::new(Pool::Sqlite(p)))
                     .map_err(|e| connect_err("sqlite", e))
             }
             other => Err(ConnectorError::UnsupportedScheme {
@@ -67,8 +105,8 @@ impl SqlStore {
 
     pub async fn collections(&self) -> Result<Vec<CollectionInfo>, ConnectorError> {
         let mut rows: Vec<(String, String)> = Vec::new();
-        match self {
-            SqlStore::Postgres(pool) => {
+        match &self.pool {
+            Pool::Postgres(pool) => {
                 let sql = "SELECT CASE WHEN table_schema = 'public' THEN table_name::text \
                            ELSE table_schema || '.' || table_name END AS t, column_name::text AS c \
                            FROM information_schema.columns \
@@ -87,7 +125,7 @@ impl SqlStore {
                     ));
                 }
             }
-            SqlStore::MySql(pool) => {
+            Pool::MySql(pool) => {
                 let sql = "SELECT CAST(table_name AS CHAR) AS t, CAST(column_name AS CHAR) AS c \
                            FROM information_schema.columns WHERE table_schema = DATABASE() \
                            ORDER BY table_name, ordinal_position";
@@ -104,7 +142,7 @@ impl SqlStore {
                     ));
                 }
             }
-            SqlStore::Sqlite(pool) => {
+            Pool::Sqlite(pool) => {
                 let sql = "SELECT m.name AS t, p.name AS c FROM sqlite_master m \
                            JOIN pragma_table_info(m.name) p \
                            WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
@@ -163,10 +201,10 @@ impl SqlStore {
                 }
             }};
         }
-        match self {
-            SqlStore::Postgres(pool) => drain!(pool),
-            SqlStore::MySql(pool) => drain!(pool),
-            SqlStore::Sqlite(pool) => drain!(pool),
+        match &self.pool {
+            Pool::Postgres(pool) => drain!(pool),
+            Pool::MySql(pool) => drain!(pool),
+            Pool::Sqlite(pool) => drain!(pool),
         }
         Ok(count)
     }
@@ -211,25 +249,27 @@ impl SqlStore {
             }};
         }
         // Audited: identifiers are quoted, values are bound parameters.
-        match self {
-            SqlStore::Postgres(pool) => {
-                let sql = format!("{select} WHERE {}::text = ANY($1)", quote_ansi(match_field));
+        match &self.pool {
+            // The parameters are cast to the column's own type, not the column to text, so the
+            // column's index serves the lookup.
+            Pool::Postgres(pool) => {
+                let types = self.pg_column_types(pool, table).await?;
+                let cast = match types.get(match_field) {
+                    Some(ty) => format!("$1::text[]::{}[]", quote_ansi(ty)),
+                    None => "$1".to_owned(),
+                };
+                let sql = format!("{select} WHERE {} = ANY({cast})", quote_ansi(match_field));
                 run!(pool, sql, [values.to_vec()])
             }
-            SqlStore::MySql(pool) => {
+            // MySQL and SQLite convert a text parameter to the column's type for the comparison.
+            Pool::MySql(pool) => {
                 let marks = vec!["?"; values.len()].join(", ");
-                let sql = format!(
-                    "{select} WHERE CAST({} AS CHAR) IN ({marks})",
-                    quote_mysql(match_field)
-                );
+                let sql = format!("{select} WHERE {} IN ({marks})", quote_mysql(match_field));
                 run!(pool, sql, values.iter().cloned())
             }
-            SqlStore::Sqlite(pool) => {
+            Pool::Sqlite(pool) => {
                 let marks = vec!["?"; values.len()].join(", ");
-                let sql = format!(
-                    "{select} WHERE CAST({} AS TEXT) IN ({marks})",
-                    quote_ansi(match_field)
-                );
+                let sql = format!("{select} WHERE {} IN ({marks})", quote_ansi(match_field));
                 run!(pool, sql, values.iter().cloned())
             }
         }
@@ -293,8 +333,8 @@ impl SqlStore {
                 tx.commit().await.map_err(|e| query_err(kind, "committing", e))?;
             }};
         }
-        match self {
-            SqlStore::Postgres(pool) => {
+        match &self.pool {
+            Pool::Postgres(pool) => {
                 let mut types: std::collections::HashMap<
                     String,
                     std::collections::HashMap<String, String>,
@@ -319,7 +359,7 @@ impl SqlStore {
                     async move { Ok::<_, ConnectorError>(rendered) }
                 })
             }
-            SqlStore::MySql(pool) => apply!(pool, |change: &crate::RowErasure| {
+            Pool::MySql(pool) => apply!(pool, |change: &crate::RowErasure| {
                 let rendered = render(
                     change,
                     &quote_mysql(&change.collection),
@@ -328,7 +368,7 @@ impl SqlStore {
                 );
                 async move { Ok::<_, ConnectorError>(rendered) }
             }),
-            SqlStore::Sqlite(pool) => apply!(pool, |change: &crate::RowErasure| {
+            Pool::Sqlite(pool) => apply!(pool, |change: &crate::RowErasure| {
                 let rendered = render(
                     change,
                     &quote_ansi(&change.collection),
@@ -389,20 +429,20 @@ fn select_as_text(store: &SqlStore, collection: &CollectionInfo, sample: Sample)
     let columns: Vec<String> = collection
         .columns
         .iter()
-        .map(|c| match store {
-            SqlStore::Postgres(_) => format!("{}::text", quote_ansi(c)),
-            SqlStore::MySql(_) => format!("CAST({} AS CHAR)", quote_mysql(c)),
-            SqlStore::Sqlite(_) => format!("CAST({} AS TEXT)", quote_ansi(c)),
+        .map(|c| match &store.pool {
+            Pool::Postgres(_) => format!("{}::text", quote_ansi(c)),
+            Pool::MySql(_) => format!("CAST({} AS CHAR)", quote_mysql(c)),
+            Pool::Sqlite(_) => format!("CAST({} AS TEXT)", quote_ansi(c)),
         })
         .collect();
-    let table = match store {
-        SqlStore::Postgres(_) => collection
+    let table = match &store.pool {
+        Pool::Postgres(_) => collection
             .name
             .split_once('.')
             .map(|(s, t)| format!("{}.{}", quote_ansi(s), quote_ansi(t)))
             .unwrap_or_else(|| quote_ansi(&collection.name)),
-        SqlStore::MySql(_) => quote_mysql(&collection.name),
-        SqlStore::Sqlite(_) => quote_ansi(&collection.name),
+        Pool::MySql(_) => quote_mysql(&collection.name),
+        Pool::Sqlite(_) => quote_ansi(&collection.name),
     };
     let limit = match sample {
         Sample::Rows(n) => format!(" LIMIT {n}"),
