@@ -1,7 +1,7 @@
 //! Erasure: each field's declared strategy applied to exactly the person's rows, one transaction per
 //! datastore, every affected row counted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use hmac::{Hmac, KeyInit, Mac};
 use pactum_connectors::{RowChange, RowErasure};
@@ -11,7 +11,7 @@ use pactum_domain::traversal::CollectionRef;
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::{FoundRows, RequestError, collect, collection};
+use crate::{Connections, FoundRows, RequestError, collect, collection};
 
 /// Secrets an erasure may need.
 #[derive(Clone, Default)]
@@ -73,7 +73,25 @@ pub async fn erase(
     url_of: &dyn Fn(&str) -> Option<String>,
     options: &ErasureOptions,
 ) -> Result<ErasureResult, RequestError> {
-    let mut collected = collect(map, identities, url_of).await?;
+    erase_with(
+        &mut Connections::default(),
+        map,
+        identities,
+        url_of,
+        options,
+    )
+    .await
+}
+
+/// [`erase`] on connections kept across requests.
+pub async fn erase_with(
+    connections: &mut Connections,
+    map: &DataMap,
+    identities: &[(IdentityKind, String)],
+    url_of: &dyn Fn(&str) -> Option<String>,
+    options: &ErasureOptions,
+) -> Result<ErasureResult, RequestError> {
+    let mut collected = collect(connections, map, identities, url_of).await?;
     let catalog = Catalog::new(map);
     let mut result = ErasureResult {
         manual_tasks: std::mem::take(&mut collected.manual_tasks),
@@ -99,7 +117,7 @@ pub async fn erase(
         let mut shared = 0;
         for (row, owned) in found {
             if *owned
-                || !referenced_by_others(map, coll_ref, row, &fields, &rows, &mut collected.stores)
+                || !referenced_by_others(map, coll_ref, row, &fields, &rows, connections, url_of)
                     .await?
             {
                 targets.push(row);
@@ -216,9 +234,7 @@ pub async fn erase(
         return Err(RequestError::CannotErase { problems });
     }
     for (datastore, list) in changes {
-        let Some(store) = collected.stores.get_mut(&datastore) else {
-            continue;
-        };
+        let store = connections.get(map, &datastore, url_of).await?;
         let ops: Vec<RowErasure> = list.iter().map(|(_, c)| c.clone()).collect();
         match store.erase(&ops).await {
             Ok(counts) => {
@@ -262,7 +278,8 @@ async fn referenced_by_others(
     row: &[Option<String>],
     fields: &[&String],
     found: &[(CollectionRef, FoundRows)],
-    stores: &mut HashMap<String, pactum_connectors::Datastore>,
+    connections: &mut Connections,
+    url_of: &dyn Fn(&str) -> Option<String>,
 ) -> Result<bool, RequestError> {
     let catalog = Catalog::new(map);
     for (ds_key, ds) in &map.datastores {
@@ -281,8 +298,8 @@ async fn referenced_by_others(
                     let Some(value) = row[i].clone() else {
                         continue;
                     };
-                    let Some(store) = stores.get_mut(ds_key) else {
-                        // A datastore we could not open might hold references: keep the row.
+                    // A datastore we cannot open might hold references: keep the row.
+                    let Ok(store) = connections.get(map, ds_key, url_of).await else {
                         return Ok(true);
                     };
                     let referrer_fields: Vec<String> = coll.fields.keys().cloned().collect();

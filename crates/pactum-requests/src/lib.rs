@@ -15,7 +15,7 @@ pub mod package;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub use erasure::{Erased, ErasureOptions, ErasureResult, Kept, erase};
+pub use erasure::{Erased, ErasureOptions, ErasureResult, Kept, erase, erase_with};
 
 use pactum_connectors::{ConnectorError, Datastore};
 use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind, Role};
@@ -90,9 +90,54 @@ pub(crate) type FoundRows = BTreeMap<Vec<Option<String>>, bool>;
 /// by reference), plus the open connections and the manual tasks.
 struct Collected {
     rows: HashMap<CollectionRef, FoundRows>,
-    stores: HashMap<String, Datastore>,
     manual_tasks: Vec<ManualTask>,
     routed: Vec<Routed>,
+}
+
+/// Open connections to the datastores, kept across requests (a server or a batch reuses them;
+/// opening a pool per request would cost more than the request).
+#[derive(Debug, Default)]
+pub struct Connections {
+    stores: HashMap<String, Datastore>,
+}
+
+impl Connections {
+    /// The open datastore `key`, connecting on first use with the URL `url_of` gives.
+    pub(crate) async fn get(
+        &mut self,
+        map: &DataMap,
+        key: &str,
+        url_of: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<&mut Datastore, RequestError> {
+        if !self.stores.contains_key(key) {
+            let reason = match map
+                .datastores
+                .get(key)
+                .and_then(|d| d.connection_env.as_ref())
+            {
+                Some(var) => format!("environment variable {var} is not set"),
+                None => "the map names no connection_env".to_owned(),
+            };
+            let url = url_of(key).ok_or_else(|| RequestError::Unreachable {
+                datastore: key.to_owned(),
+                reason,
+            })?;
+            let store =
+                Datastore::connect(&url, None)
+                    .await
+                    .map_err(|source| RequestError::Connector {
+                        datastore: key.to_owned(),
+                        source,
+                    })?;
+            self.stores.insert(key.to_owned(), store);
+        }
+        self.stores
+            .get_mut(key)
+            .ok_or_else(|| RequestError::Unreachable {
+                datastore: key.to_owned(),
+                reason: "the connection was lost".to_owned(),
+            })
+    }
 }
 
 /// Finds every record of the person identified by `identities`. `url_of` gives a datastore's
@@ -102,7 +147,17 @@ pub async fn access(
     identities: &[(IdentityKind, String)],
     url_of: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AccessResult, RequestError> {
-    let collected = collect(map, identities, url_of).await?;
+    access_with(&mut Connections::default(), map, identities, url_of).await
+}
+
+/// [`access`] on connections kept across requests.
+pub async fn access_with(
+    connections: &mut Connections,
+    map: &DataMap,
+    identities: &[(IdentityKind, String)],
+    url_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<AccessResult, RequestError> {
+    let collected = collect(connections, map, identities, url_of).await?;
     let mut result = AccessResult {
         manual_tasks: collected.manual_tasks,
         routed_to_controller: collected.routed,
@@ -138,6 +193,7 @@ fn collection<'m>(
 }
 
 async fn collect(
+    connections: &mut Connections,
     map: &DataMap,
     identities: &[(IdentityKind, String)],
     url_of: &dyn Fn(&str) -> Option<String>,
@@ -153,7 +209,7 @@ async fn collect(
     // Connect to every datastore the plan needs before running anything.
     let mut manual_tasks = Vec::new();
     let mut routed = Vec::new();
-    let mut stores: HashMap<String, Datastore> = HashMap::new();
+    let mut reachable: BTreeSet<String> = BTreeSet::new();
     let needed: BTreeSet<&str> = plan
         .steps
         .iter()
@@ -179,21 +235,8 @@ async fn collect(
             });
             continue;
         }
-        let url = url_of(ds_key).ok_or_else(|| RequestError::Unreachable {
-            datastore: ds_key.to_owned(),
-            reason: match &ds.connection_env {
-                Some(var) => format!("environment variable {var} is not set"),
-                None => "the map names no connection_env".to_owned(),
-            },
-        })?;
-        let store =
-            Datastore::connect(&url, None)
-                .await
-                .map_err(|source| RequestError::Connector {
-                    datastore: ds_key.to_owned(),
-                    source,
-                })?;
-        stores.insert(ds_key.to_owned(), store);
+        connections.get(map, ds_key, url_of).await?;
+        reachable.insert(ds_key.to_owned());
     }
 
     // Values known so far, by (collection, field); rows found so far, deduplicated, with ownership.
@@ -203,9 +246,12 @@ async fn collect(
     for _pass in 0..8 {
         let mut grew = false;
         for step in &plan.steps {
-            let Some(store) = stores.get_mut(&step.collection.datastore) else {
+            if !reachable.contains(&step.collection.datastore) {
                 continue;
-            };
+            }
+            let store = connections
+                .get(map, &step.collection.datastore, url_of)
+                .await?;
             let wanted: Vec<String> = match &step.source {
                 Source::Identity(kind) => identities
                     .iter()
@@ -259,7 +305,6 @@ async fn collect(
     }
     Ok(Collected {
         rows,
-        stores,
         manual_tasks,
         routed,
     })
