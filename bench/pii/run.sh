@@ -44,7 +44,8 @@ fi
 #    crate's stand-alone example (same arguments, same code path).
 cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-if cargo build -q --release -p pactum 2>/dev/null && "$TARGET/release/pactum" scan --help >/dev/null 2>&1; then
+if grep -qs 'mod scan;' crates/pactum/src/cmd/mod.rs && cargo build -q --release -p pactum 2>/dev/null \
+    && "$TARGET/release/pactum" scan --help >/dev/null 2>&1; then
   SCAN=("$TARGET/release/pactum" scan)
 else
   cargo build -q --release -p pactum-scan --example scan

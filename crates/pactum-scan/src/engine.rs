@@ -11,17 +11,14 @@
 //! Invariant: no pattern matches a line break, so findings never span lines
 //! and the text layer can scan many lines in one call.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
-use std::sync::Mutex;
-
 use aho_corasick::AhoCorasick;
 use regex_automata::Input;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
 use crate::hint::FieldHint;
-use crate::names::{self, Fnv, FnvSet};
+use crate::names::{self, FnvSet};
+use crate::phone::{CountryValidator, International};
 use crate::validate;
 use crate::{Finding, PiiType, ScanError};
 
@@ -524,7 +521,7 @@ fn patterns() -> Vec<(Pat, String)> {
         (
             Pat::Card,
             format!(
-                r"{b}(?:\d{{4}}[ -]\d{{4}}[ -]\d{{4}}[ -]\d{{4}}(?:[ -]\d{{1,3}})?|\d{{4}}[ -]\d{{6}}[ -]\d{{4,5}}|\d{{12,19}}){b}"
+                r"{b}(?:\d{{4}}[ -]\d{{4}}[ -]\d{{4}}[ -]\d{{4}}(?:[ -]\d{{1,3}})?|\d{{4}}[ -]\d{{6}}[ -]\d{{4,5}}|\d{{12}}\d*){b}"
             ),
         ),
         (
@@ -538,7 +535,7 @@ fn patterns() -> Vec<(Pat, String)> {
         ),
         (
             Pat::PhoneIntl,
-            format!(r"\+[1-9]\d{{0,3}}(?:[ .-]?(?:\(\d{{1,5}}\)|\d{{1,6}})){{1,6}}{b}"),
+            format!(r"\+[1-9]\d*(?:[ .-]?\(\d+\)|[ .-]?\d+)*{b}"),
         ),
         (
             Pat::PhoneNanp,
@@ -552,7 +549,7 @@ fn patterns() -> Vec<(Pat, String)> {
         ),
         (
             Pat::Ipv6,
-            r"(?:[0-9A-Fa-f]{1,4}:|::?)(?:[0-9A-Fa-f]{0,4}:){1,7}[0-9A-Fa-f]{0,4}".to_owned(),
+            r"(?:[0-9A-Fa-f]+:|:)[0-9A-Fa-f]*:[0-9A-Fa-f:]*".to_owned(),
         ),
         (
             Pat::DateIso,
@@ -591,7 +588,10 @@ fn patterns() -> Vec<(Pat, String)> {
             ),
         ),
     ];
-    v
+    // `\d` means any Unicode digit; ASCII digits keep the automaton small.
+    v.into_iter()
+        .map(|(p, src)| (p, src.replace(r"\d", "[0-9]")))
+        .collect()
 }
 
 // Context categories (bit flags).
@@ -761,15 +761,12 @@ pub struct Scanner {
     ctx_bits: Vec<u16>,
     street_types: FnvSet<String>,
     opts: ScanOptions,
-    /// NANP validity by NPA-NXX (the first six national digits): in the North
-    /// American plan the line number never decides validity, so one libphonenumber
-    /// lookup per exchange is enough.
-    nanp_cache: Mutex<HashMap<u32, bool, BuildHasherDefault<Fnv>>>,
-    /// International validity by (digit count, first six digits): country
-    /// code plus area or mobile prefix and the length decide validity in
-    /// libphonenumber's metadata; subscriber digits past the prefix do not.
-    /// Parsing is slow (regex-cache lookups), so each prefix is parsed once.
-    intl_cache: Mutex<HashMap<u64, bool, BuildHasherDefault<Fnv>>>,
+    /// North American numbers, checked against libphonenumber's US metadata
+    /// without going through its parser.
+    nanp: CountryValidator,
+    /// International numbers, checked against libphonenumber's metadata
+    /// per calling code.
+    intl: International,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -877,8 +874,10 @@ impl Scanner {
                 .map(|s| s.to_ascii_lowercase())
                 .collect(),
             opts,
-            nanp_cache: Mutex::new(HashMap::default()),
-            intl_cache: Mutex::new(HashMap::default()),
+            nanp: CountryValidator::new(1).ok_or_else(|| {
+                ScanError::Pattern("libphonenumber metadata has no +1 regions".into())
+            })?,
+            intl: International::default(),
         })
     }
 
@@ -961,7 +960,10 @@ impl Scanner {
         // token of 24+ bytes. Most windows hold a space and are skipped whole.
         let mut i = 0;
         while i + MIN_TOKEN <= n {
-            if let Some(p) = text[i..i + MIN_TOKEN].iter().rposition(|&b| !is_token_byte(b)) {
+            if let Some(p) = text[i..i + MIN_TOKEN]
+                .iter()
+                .rposition(|&b| !is_token_byte(b))
+            {
                 i += p + 1;
                 continue;
             }
@@ -1186,16 +1188,28 @@ impl Scanner {
                 accept(PiiType::IpAddress, score)
             }
             Pat::Ipv6 => {
-                if is_word_byte(prev) || prev == b':' || is_word_byte(next) || next == b':' {
+                // A sentence may end right after the address: "from fe80::1: retry".
+                let end = if s.ends_with(b":") && !s.ends_with(b"::") {
+                    end - 1
+                } else {
+                    end
+                };
+                let s = &text[start..end];
+                let next = text.get(end).copied().unwrap_or(b' ');
+                if is_word_byte(prev) || prev == b':' || is_word_byte(next) {
                     return None;
                 }
-                let st = std::str::from_utf8(s).ok()?;
-                let ip = validate::ipv6(st)?;
+                let ip = validate::ipv6(std::str::from_utf8(s).ok()?)?;
                 let groups = s.split(|b| *b == b':').filter(|g| !g.is_empty()).count();
                 if ip.is_unspecified() || groups < 3 {
                     return None;
                 }
-                accept(PiiType::IpAddress, if ip.is_loopback() { 0.4 } else { 0.9 })
+                Some(Accept {
+                    kind: PiiType::IpAddress,
+                    start,
+                    end,
+                    score: if ip.is_loopback() { 0.4 } else { 0.9 },
+                })
             }
             Pat::DateIso | Pat::DateNumeric | Pat::DateMonthFirst | Pat::DateDayFirst => {
                 self.date(pat, text, start, end, last_end, hint, whole)
@@ -1232,41 +1246,12 @@ impl Scanner {
         if national[0] < b'2' || national[3] < b'2' {
             return false;
         }
-        let key = num(&national[..6]);
-        if let Ok(cache) = self.nanp_cache.lock()
-            && let Some(&v) = cache.get(&key)
-        {
-            return v;
-        }
-        let s = std::str::from_utf8(national).unwrap_or("");
-        let valid = phonenumber::parse(Some(phonenumber::country::Id::US), s)
-            .map(|n| phonenumber::is_valid(&n))
-            .unwrap_or(false);
-        if let Ok(mut cache) = self.nanp_cache.lock() {
-            cache.insert(key, valid);
-        }
-        valid
+        std::str::from_utf8(national).is_ok_and(|n| self.nanp.is_valid(n))
     }
 
-    fn intl_valid(&self, s: &str, ndigits: usize) -> bool {
-        let prefix = s
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .take(6)
-            .fold(0u64, |a, b| a * 10 + u64::from(b - b'0'));
-        let key = prefix * 100 + ndigits as u64;
-        if let Ok(cache) = self.intl_cache.lock()
-            && let Some(&v) = cache.get(&key)
-        {
-            return v;
-        }
-        let valid = phonenumber::parse(None, s)
-            .map(|n| phonenumber::is_valid(&n))
-            .unwrap_or(false);
-        if let Ok(mut cache) = self.intl_cache.lock() {
-            cache.insert(key, valid);
-        }
-        valid
+    fn intl_valid(&self, s: &str) -> bool {
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        self.intl.is_valid(&digits)
     }
 
     fn phone_intl(&self, text: &[u8], start: usize, end: usize, last_end: usize) -> Option<Accept> {
@@ -1288,7 +1273,7 @@ impl Scanner {
                 if ndigits < 7 {
                     return None;
                 }
-            } else if self.intl_valid(s, ndigits) {
+            } else if self.intl_valid(s) {
                 {
                     let ctx = self.context_before(text, start, 32, last_end) & C_PHONE != 0;
                     return Some(Accept {
@@ -1459,12 +1444,15 @@ impl Scanner {
                 }
                 break;
             }
+            while cl < claimed.len() && claimed[cl].1 <= i {
+                cl += 1;
+            }
             self.eval_run(
                 text,
                 &run,
                 dicts,
                 &mut buf,
-                claimed,
+                &claimed[cl..],
                 person_field,
                 whole,
                 out,
@@ -1488,17 +1476,23 @@ impl Scanner {
         let word = |k: usize| std::str::from_utf8(&text[run[k].0..run[k].1]).unwrap_or("");
         let stop =
             |k: usize, buf: &mut String| names::fold_into(word(k), buf) && names::is_stopword(buf);
-        // Leading and trailing stop words ("Customer", "Please") are not part of the name.
+        // Leading and trailing stop words ("Customer", "Please") are not part of
+        // the name, unless the dictionary knows them in that place: "Will" can
+        // start a name and "Good", "Price" or "West" can end one.
         let (mut a, mut b) = (0usize, run.len() - 1);
         let mut lead_ctx = false;
         while a <= b && stop(a, buf) {
-            lead_ctx |= PERSON_BEFORE.binary_search(&buf.as_str()).is_ok();
+            let ctx = PERSON_BEFORE.binary_search(&buf.as_str()).is_ok();
+            if a < b && !ctx && lookup_first(dicts, word(a), buf) {
+                break;
+            }
+            lead_ctx |= ctx;
             a += 1;
         }
         if a > b {
             return;
         }
-        while b > a && stop(b, buf) {
+        while b > a && stop(b, buf) && !lookup_last(dicts, word(b), buf) {
             b -= 1;
         }
         let (start, end) = (run[a].0, run[b].1);
@@ -1544,6 +1538,13 @@ impl Scanner {
             } else {
                 (score + 0.3).min(0.95)
             };
+        } else if score > 0.0
+            && start > 0
+            && text[start - 1] == b'('
+            && text.get(end) == Some(&b')')
+        {
+            // "(Jane Roe)" after contact details: a weak hint.
+            score += 0.1;
         }
         if whole_field {
             score = score.max(0.8);
@@ -1631,11 +1632,11 @@ fn last_non_space(t: &[u8]) -> usize {
 }
 
 fn lookup_first(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
-    names::lookup(w, buf, |k| d.is_first(k) && !names::is_stopword(k))
+    names::lookup(w, buf, |k| d.is_first(k))
 }
 
 fn lookup_last(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
-    names::lookup(w, buf, |k| d.is_last(k) && !names::is_stopword(k))
+    names::lookup(w, buf, |k| d.is_last(k))
 }
 
 /// The ASCII word right before `at` on the same line, skipping up to three
@@ -1718,7 +1719,7 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
             first = false;
             j += len;
         } else if !first
-            && (c == b'\'' || c == b'-' || text[j..].starts_with("’".as_bytes()))
+            && (c == b'\'' || c == b'-' || (c == 0xE2 && text[j..].starts_with("’".as_bytes())))
             && text
                 .get(j + if c < 0x80 { 1 } else { 3 })
                 .is_some_and(|nb| nb.is_ascii_alphabetic() || *nb >= 0xC0)
@@ -1999,6 +2000,14 @@ mod tests {
         );
         check("attention Xqzt Vbnmw.", &[("PERSON", "Xqzt Vbnmw")]);
         check("Mary-Jane O'Connor", &[("PERSON", "Mary-Jane O'Connor")]);
+        // Surnames that are also common words, first names that are too.
+        check("disputed by Adam Good, DOB", &[("PERSON", "Adam Good")]);
+        check("Will Smith says hi", &[("PERSON", "Will Smith")]);
+        check("Dear Jane Price,", &[("PERSON", "Jane Price")]);
+        check(
+            "call back (Lucy Payet), after 5pm",
+            &[("PERSON", "Lucy Payet")],
+        );
         none_of("PERSON", "Firewall blocked the Printer");
         none_of("PERSON", "Quarterly Business Review Meeting Notes Draft");
         none_of("PERSON", "Please Update Billing");

@@ -47,6 +47,7 @@ mod hint;
 pub mod input;
 mod kind;
 mod names;
+mod phone;
 pub mod report;
 pub mod validate;
 

@@ -213,6 +213,15 @@ pub enum LoginOutcome {
     },
 }
 
+/// A fresh random password for an account created by Pactum itself (the `--demo` owner): 18 bytes
+/// from the operating system (144 bits) as 24 characters of unpadded base64url.
+pub fn generate_password() -> Result<String, StoreError> {
+    use base64::Engine as _;
+    let mut random = [0u8; 18];
+    getrandom::fill(&mut random).map_err(StoreError::Random)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random))
+}
+
 fn check_password_length(password: &str) -> Result<(), StoreError> {
     let chars = password.chars().count();
     if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
@@ -522,6 +531,15 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} is rejected");
         }
+    }
+
+    #[test]
+    fn generated_passwords_are_long_random_and_accepted() {
+        let a = generate_password().expect("random");
+        let b = generate_password().expect("random");
+        assert_eq!(a.len(), 24);
+        assert_ne!(a, b);
+        assert!(check_password_length(&a).is_ok());
     }
 
     #[tokio::test]

@@ -122,4 +122,14 @@ pub enum StoreError {
     /// Writing an export failed.
     #[error("cannot write the audit export")]
     Export(#[source] std::io::Error),
+    /// A job or schedule to enqueue is malformed (kind, name, key, attempts or interval).
+    #[error("invalid job: {0}")]
+    InvalidJob(&'static str),
+    /// The job's lease was lost: another worker claimed it after the lease expired, or it is no
+    /// longer running. The caller must stop working on it; its result is not recorded.
+    #[error("the lease on job {id} was lost")]
+    LeaseLost {
+        /// The job's id.
+        id: i64,
+    },
 }

@@ -12,6 +12,8 @@
 //!   ([`Store::create_user`], [`Store::login`]).
 //! - [`tokens`]: API tokens (`pct_...`), shown once and stored as SHA-256
 //!   ([`Store::create_token`], [`Store::authenticate_token`]).
+//! - [`sessions`]: admin console sessions (cookie secret stored as SHA-256, expiry, idle
+//!   timeout, sign-out) ([`Store::create_session`], [`Store::authenticate_session`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -45,7 +47,9 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod jobs;
 mod migrate;
+pub mod sessions;
 pub mod tokens;
 
 use std::fmt;

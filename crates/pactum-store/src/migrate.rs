@@ -23,17 +23,41 @@ pub(crate) struct Migration {
 
 // Invariant: versions are 1, 2, 3, ... in order, and both lists have the same versions and names
 // (checked by the tests below), so the two backends always have the same schema version.
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "jobs",
+        sql: include_str!("../migrations/sqlite/0002_jobs.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sql: include_str!("../migrations/sqlite/0003_sessions.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "jobs",
+        sql: include_str!("../migrations/postgres/0002_jobs.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sql: include_str!("../migrations/postgres/0003_sessions.sql"),
+    },
+];
 
 /// An arbitrary constant naming Pactum's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x7061_6374_756d_0001;

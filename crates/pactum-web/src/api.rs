@@ -11,21 +11,45 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::Site;
 use crate::problem::Problem;
+use crate::{AppState, Site};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Pactum API",
-        description = "Privacy operations: the data map's published documents and, as they land, requests, consent and retention."
+        description = "Privacy operations: the data map's published documents and, as they land, requests, consent and retention. Routes under `/api/v1/admin` need an API token (`Authorization: Bearer pct_...`, created with `pactum admin token create`) whose roles grant the route's permission."
     ),
-    components(schemas(Problem))
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
 )]
 struct ApiDoc;
 
-pub(crate) fn routes() -> OpenApiRouter<Arc<Site>> {
+/// Declares the `bearer` security scheme the admin routes name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pct_ followed by 43 base64url characters")
+                    .description(Some(
+                        "An API token from `pactum admin token create` or `POST /api/v1/admin/tokens`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::admin_api::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(notice))

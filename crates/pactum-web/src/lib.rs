@@ -1,23 +1,40 @@
 //! Pactum's web layer: the public privacy centre, the JSON API under `/api/v1` with an OpenAPI 3.1
-//! document generated from the handlers themselves (so it cannot drift), and health endpoints.
+//! document generated from the handlers themselves (so it cannot drift), the admin console and the
+//! admin API, and health endpoints.
 //!
-//! The router is built from a [`Site`]: the documents published from the data map (notice, Art. 30
-//! record, check results), computed once at start-up. Handlers only serve them.
+//! The router is built from a [`Site`] (the documents published from the data map, computed once at
+//! start-up), the [`pactum_store::Store`] that holds accounts, sessions, tokens and the audit log,
+//! and [`Options`].
 //!
-//! ```
+//! - [`auth`]: the [`auth::Permission`]s, the one table granting them to roles, and API token
+//!   authentication (`Authorization: Bearer pct_...`) for `/api/v1/admin/...`.
+//! - [`console`]: the admin console (`/admin`) with sign-in sessions in cookies and CSRF
+//!   protection.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pactum_store::error::StoreError> {
 //! use std::sync::Arc;
 //! let site = pactum_web::Site::from_parts("Example Ltd", "<!DOCTYPE html><title>n</title>", "# n",
 //!     serde_json::json!({}), serde_json::json!({}), serde_json::json!({"errors": 0}));
-//! let app = pactum_web::router(Arc::new(site));
+//! let store = pactum_store::Store::open("sqlite::memory:").await?;
+//! let app = pactum_web::router(Arc::new(site), store, pactum_web::Options::default());
 //! # let _ = app;
+//! # Ok(())
+//! # }
 //! ```
 //!
-//! **Invariants:** every error is an RFC 9457 `application/problem+json` body; request ids are set on
-//! every response; nothing here logs request bodies (they may hold personal data).
+//! **Invariants:** every API error is an RFC 9457 `application/problem+json` body; request ids are
+//! set on every response; nothing here logs request bodies, cookies or credentials (they may hold
+//! personal data or secrets); every route under `/api/v1/admin` and `/admin` except the sign-in form
+//! requires authentication (proven by `tests/router.rs`, which walks them all).
 
 #![forbid(unsafe_code)]
 
+mod admin_api;
 mod api;
+pub mod auth;
+pub mod console;
+mod error;
 mod metrics;
 mod problem;
 
@@ -25,8 +42,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::FromRef;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use pactum_store::Store;
+use pactum_store::sessions::SessionPolicy;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -66,13 +88,56 @@ impl Site {
     }
 }
 
+/// How the web layer treats sign-in sessions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The server speaks TLS itself, so session cookies are always `Secure`. (Behind a
+    /// TLS-terminating proxy, `X-Forwarded-Proto: https` has the same effect per request.)
+    pub tls: bool,
+    /// Console session lifetime and idle timeout.
+    pub session: SessionPolicy,
+}
+
+/// What every handler can reach: the published site, the store and the options.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    pub(crate) site: Arc<Site>,
+    pub(crate) store: Store,
+    pub(crate) options: Options,
+}
+
+impl FromRef<AppState> for Arc<Site> {
+    fn from_ref(state: &AppState) -> Arc<Site> {
+        Arc::clone(&state.site)
+    }
+}
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application: pages, API, OpenAPI document, health endpoints and middleware.
-pub fn router(site: Arc<Site>) -> Router {
+/// The whole application: public pages, API, admin console, OpenAPI document, health endpoints
+/// and middleware.
+pub fn router(site: Arc<Site>, store: Store, options: Options) -> Router {
+    let state = AppState {
+        site,
+        store,
+        options,
+    };
     let (api, openapi) = api::routes().split_for_parts();
     let openapi = Arc::new(openapi);
-    api.route("/metrics", axum::routing::get(metrics::render))
+    // Cross-site form posts to the console are refused (the API takes bearer tokens only, which a
+    // browser never sends on its own, so it needs no such check).
+    let console = console::routes().layer(CsrfLayer::new().with_rejection_response(
+        |_: tower_http::csrf::ProtectionError| {
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                Some("cross-site request refused".to_owned()),
+            )
+            .into_response()
+        },
+    ));
+    api.merge(console)
+        .route("/metrics", axum::routing::get(metrics::render))
         .route(
         "/api/v1/openapi.json",
         axum::routing::get(move || {
@@ -81,7 +146,7 @@ pub fn router(site: Arc<Site>) -> Router {
         }),
     )
     .fallback(problem::not_found)
-    .with_state(site)
+    .with_state(state)
     .layer(SetResponseHeaderLayer::if_not_present(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

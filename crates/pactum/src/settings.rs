@@ -47,10 +47,6 @@ pub struct Secret(String);
 
 impl Secret {
     /// The value itself, for the one place that needs it (connecting to the store).
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the PostgreSQL store is wired next")
-    )]
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -29,11 +29,40 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-/// A running `pactum serve --demo --listen 127.0.0.1:0 ARGS...`: the child, and the address it
-/// printed (with the scheme stripped). Standard error is piped for the log assertions.
+/// A minimal HTTP/1.1 request with extra headers and a body: the status, the response head and the
+/// body.
+fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// A running `pactum serve --demo --listen 127.0.0.1:0 ARGS...`: the child, the address it
+/// printed (with the scheme stripped) and the whole banner. Standard error is piped for the log
+/// assertions.
 struct Server {
     child: Child,
     addr: String,
+    banner: String,
 }
 
 impl Server {
@@ -47,14 +76,23 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("server starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let first = lines.next().expect("a line").expect("utf-8");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("a line");
+        // The banner is written with one `write_all` well under PIPE_BUF, so it arrives whole: the
+        // rest of it is already in the reader's buffer.
+        let banner = format!("{first}{}", String::from_utf8_lossy(reader.buffer()));
+        let first = first.trim_end();
         let addr = first
             .split("://")
             .nth(1)
             .map(|s| s.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| panic!("no address in {first:?}"));
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            banner,
+        }
     }
 
     /// Sends SIGTERM, waits, and returns the exit status and everything logged.
@@ -175,4 +213,84 @@ fn logs_never_contain_personal_data_or_secrets() {
             "`{planted}` leaked into the logs:\n{logs}"
         );
     }
+}
+
+#[test]
+fn demo_owner_is_printed_once_signs_in_and_never_reaches_the_logs() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(data.path(), &["--log-format", "json"]);
+    let addr = server.addr.clone();
+    let line = server
+        .banner
+        .lines()
+        .find(|l| l.contains("demo sign-in:"))
+        .unwrap_or_else(|| panic!("no demo account in the banner:\n{}", server.banner));
+    let (email, password) = line
+        .split("demo sign-in: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .and_then(|creds| creds.split_once(" / "))
+        .unwrap_or_else(|| panic!("unexpected banner line {line:?}"));
+    let (email, password) = (email.to_owned(), password.to_owned());
+    assert!(password.len() >= 20, "{password}");
+
+    // The admin API and console refuse strangers.
+    let (status, head, _) = send(&addr, "GET", "/api/v1/admin/users", &[], "");
+    assert_eq!(status, 401);
+    assert!(
+        head.to_lowercase().contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    let (status, head, _) = send(&addr, "GET", "/admin", &[], "");
+    assert_eq!(status, 303);
+    assert!(head.contains("location: /admin/login"), "{head}");
+
+    // The printed account signs in.
+    let form = format!("email={}&password={password}", email.replace('@', "%40"));
+    let (status, head, _) = send(
+        &addr,
+        "POST",
+        "/admin/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        &form,
+    );
+    assert_eq!(status, 303, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie in {head}"))
+        .to_owned();
+    let (status, _, body) = send(&addr, "GET", "/admin", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Audit log") && body.contains("intact"),
+        "{body}"
+    );
+    let (status, _, _) = send(
+        &addr,
+        "POST",
+        "/admin/logout",
+        &[("Cookie", &cookie), ("Sec-Fetch-Site", "cross-site")],
+        "",
+    );
+    assert_eq!(status, 403, "a cross-site sign-out is refused");
+
+    let (_, logs) = server.stop();
+    assert!(logs.contains("\"route\":\"/admin/login\""), "{logs}");
+    let secret = cookie.split_once('=').map_or("", |(_, v)| v);
+    for leaked in [password.as_str(), email.as_str(), secret] {
+        assert!(
+            !logs.contains(leaked),
+            "`{leaked}` leaked into the logs:\n{logs}"
+        );
+    }
+
+    // A restart on the same data creates no second account and prints no password.
+    let again = Server::start(data.path(), &[]);
+    assert!(!again.banner.contains("demo sign-in"), "{}", again.banner);
+    let _ = again.stop();
 }

@@ -4,5 +4,8 @@ mod support;
 
 mod accounts;
 mod audit;
+mod job_processes;
+mod jobs;
 mod open;
+mod sessions;
 mod tokens;

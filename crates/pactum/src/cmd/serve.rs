@@ -1,4 +1,5 @@
-//! `pactum serve`: the web server (privacy notice page, JSON API with OpenAPI, health endpoints).
+//! `pactum serve`: the web server (privacy notice page, JSON API with OpenAPI, admin console and
+//! admin API, health endpoints) over Pactum's store.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -11,6 +12,9 @@ use clap::Args;
 use pactum_mapfile::report;
 
 use crate::settings::{Layer, LogFormat, Settings, Tls};
+
+/// The demo owner's sign-in address (`--demo`, created only when the store has no user yet).
+const DEMO_EMAIL: &str = "demo@pactum.example";
 
 /// The demo organisation: the managed-IT support desk example, embedded in the binary.
 const DEMO_MAP: &[(&str, &str)] = &[
@@ -59,7 +63,8 @@ pub struct ServeArgs {
     /// Configuration file (TOML).
     #[arg(long, env = "PACTUM_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Start with the demo organisation's map (written to DATA/demo-map, kept if it already exists).
+    /// Start with the demo organisation's map (written to DATA/demo-map, kept if it already exists)
+    /// and, when the store has no user yet, a demo owner account whose password is printed once.
     #[arg(long)]
     pub demo: bool,
     /// The data map to serve [default: .]
@@ -106,12 +111,22 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let site = build_site(&map_dir)?;
     let organisation = site.organisation.clone();
-    let app = pactum_web::router(Arc::new(site));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let store = open_store(&settings).await?;
+        let demo_account = if args.demo {
+            create_demo_account(&store).await?
+        } else {
+            None
+        };
+        let options = pactum_web::Options {
+            tls: settings.tls.is_some(),
+            ..pactum_web::Options::default()
+        };
+        let app = pactum_web::router(Arc::new(site), store.clone(), options);
         let listener = std::net::TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         listener
@@ -130,10 +145,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let mut banner = format!(
             "Pactum is serving {organisation} at {scheme}://{addr}/\n  privacy notice: {scheme}://{addr}/   API: {scheme}://{addr}/api/v1/openapi.json\n"
         );
+        banner.push_str(&format!("  admin console: {scheme}://{addr}/admin\n"));
         if args.demo {
             banner.push_str(&format!(
                 "  demo map: {} (edit it and restart)\n",
                 map_dir.display()
+            ));
+        }
+        if let Some(password) = &demo_account {
+            // Printed once, on standard output only: never logged, never stored in clear.
+            banner.push_str(&format!(
+                "  demo sign-in: {DEMO_EMAIL} / {password} (shown once; add accounts with `pactum admin create-user`)\n"
             ));
         }
         let mut stdout = std::io::stdout().lock();
@@ -174,10 +196,52 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                     .await
             }
         }
-        .context("the server stopped with an error")
+        .context("the server stopped with an error")?;
+        store.close().await;
+        anyhow::Ok(())
     })?;
     tracing::info!("shut down");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the store: PostgreSQL (or SQLite) at the configured database URL, else SQLite in the data
+/// directory. The URL is never printed: it may hold a password.
+async fn open_store(settings: &Settings) -> anyhow::Result<pactum_store::Store> {
+    match &settings.database_url {
+        Some(url) => pactum_store::Store::open(url.expose())
+            .await
+            .with_context(|| format!("cannot open the store at {}", url.redacted())),
+        None => {
+            pactum_store::Store::open_dir(&settings.data, pactum_store::StoreOptions::default())
+                .await
+                .with_context(|| format!("cannot open the store in {}", settings.data.display()))
+        }
+    }
+}
+
+/// With `--demo`, creates an owner account with a random password when the store has no user yet,
+/// and returns the password to print once.
+async fn create_demo_account(store: &pactum_store::Store) -> anyhow::Result<Option<String>> {
+    if !store
+        .list_users()
+        .await
+        .context("cannot list the users")?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let password =
+        pactum_store::accounts::generate_password().context("cannot generate a password")?;
+    store
+        .create_user(
+            &pactum_store::audit::Actor::System,
+            DEMO_EMAIL,
+            &password,
+            pactum_store::accounts::Role::Owner,
+        )
+        .await
+        .context("cannot create the demo account")?;
+    Ok(Some(password))
 }
 
 fn init_logging(format: LogFormat) {
