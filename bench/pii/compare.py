@@ -56,7 +56,7 @@ def main():
     cli = [json.loads(l) for l in open(os.path.join(a.results, "cli.jsonl")) if l.strip()]
     print("## Speed, one core (scan loop only, as the anchors were timed; MB = 10^6 bytes handed to the scanner)\n")
     print("First pass = the anchors' method (warm up on 200 documents, time one pass); steady = a second pass,")
-    print("after the lazy DFA has built its states (a one-time cost of about 0.1 s).\n")
+    print("after the lazy DFA has built its states (a one-time cost of a few tens of milliseconds).\n")
     print(f"| workload | pactum first pass MB/s, median [min-max] | rows/s | pactum steady MB/s | {FAST} MB/s | "
           f"x {FAST} (first / steady) | presidio-spacy MB/s | x presidio-spacy | presidio-noop MB/s | x presidio-noop |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -108,10 +108,10 @@ def main():
                 ok = (o["precision"] or 0) >= b[1] - 1e-9 and (o["recall"] or 0) >= b[2] - 1e-9
                 verdict = "ok" if ok else "BELOW"
                 bp = f"{fmt(b[1])} / {fmt(b[2])} ({b[3]})"
-            print(f"| {typ} | {fmt(o['precision'])} / {fmt(o['recall'])} | {fmt(o['exact_f1'])} | "
+            print(f"| {typ} | {fmt(o['precision'], 3)} / {fmt(o['recall'], 3)} | {fmt(o['exact_f1'], 3)} | "
                   f"{fmt(o['char_recall'])} | {fmt(d.get('precision'))} / {fmt(d.get('recall'))} | {bp} | {verdict} |")
         m = s["thresholds"]["all"]["micro"]
-        print(f"| micro | {fmt(m['precision'])} / {fmt(m['recall'])} | | | | | |\n")
+        print(f"| micro | {fmt(m['precision'], 4)} / {fmt(m['recall'], 4)} | | | | | |\n")
         dec = s["thresholds"]["all"]["decoys"]
         flagged = {k: sum(v["hit_by"].values()) / v["total"] for k, v in dec.items() if v["total"]}
         print("Look-alikes flagged: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(flagged.items())))

@@ -728,6 +728,24 @@ const PERSON_BEFORE: &[&str] = &[
     "wife",
 ];
 
+/// The words of [`PERSON_BEFORE`] that also precede many other things.
+const PERSON_BEFORE_WEAK: &[&str] = &[
+    "asked",
+    "by",
+    "call",
+    "called",
+    "cc",
+    "contact",
+    "contacted",
+    "email",
+    "emailed",
+    "from",
+    "notify",
+    "tell",
+    "thank",
+    "thanks",
+];
+
 /// Words right after a capitalised run that make it a person's name.
 const PERSON_AFTER: &[&str] = &[
     "asked",
@@ -748,8 +766,8 @@ const PERSON_AFTER: &[&str] = &[
     "said",
     "says",
     "wants",
-    "wrote",
     "writes",
+    "wrote",
 ];
 
 /// The personal-data scanner: built once, then shared by reference (it is
@@ -1529,10 +1547,15 @@ impl Scanner {
                 names::fold_into(w, buf) && list.binary_search(&buf.as_str()).is_ok()
             })
         };
-        let ctx_before =
-            lead_ctx || prev_word(text, start).is_some_and(|w| in_list(w, PERSON_BEFORE, buf));
+        let prev = prev_word(text, start);
+        let ctx_before = lead_ctx || prev.is_some_and(|w| in_list(w, PERSON_BEFORE, buf));
+        // "by", "from", "call"... precede names but also anything else: they
+        // only add to a dictionary hit, they never make a name on their own.
+        let weak_before = !lead_ctx && prev.is_some_and(|w| in_list(w, PERSON_BEFORE_WEAK, buf));
         let ctx_after = next_word(text, end).is_some_and(|w| in_list(w, PERSON_AFTER, buf));
-        if ctx_before || ctx_after {
+        if score == 0.0 && weak_before && !ctx_after {
+            // No dictionary hit and only a weak context word: not a name.
+        } else if ctx_before || ctx_after {
             score = if score == 0.0 {
                 0.6
             } else {
@@ -2013,6 +2036,11 @@ mod tests {
         none_of("PERSON", "Please Update Billing");
         none_of("PERSON", "Xqzt Vbnmw");
         none_of("PERSON", "JOHN SMITH_ID");
+        none_of("PERSON", "distributed by Covered Software today");
+        check(
+            "distributed by Mary Covered today",
+            &[("PERSON", "Mary Covered")],
+        );
     }
 
     #[test]
@@ -2051,6 +2079,14 @@ mod tests {
         );
         none_of("SECRET", "token aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
         none_of("SECRET", "pk_live_4eC39HqLyjWDarjtT1zdp7dc");
+    }
+
+    #[test]
+    fn word_lists_are_sorted_for_binary_search() {
+        for list in [PERSON_BEFORE, PERSON_BEFORE_WEAK, PERSON_AFTER] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+        assert!(PERSON_BEFORE_WEAK.iter().all(|w| PERSON_BEFORE.contains(w)));
     }
 
     #[test]

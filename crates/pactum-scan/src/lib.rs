@@ -19,6 +19,8 @@
 //! * [`input`]: streaming readers for plain text (per line), CSV (per cell)
 //!   and JSON / NDJSON (per key path), spreading chunks over threads.
 //! * [`report`]: JSONL, JSON, SARIF and table output.
+//! * [`drift`]: column verdicts of live datastores against the data map
+//!   (used by `pactum drift`).
 //!
 //! ```
 //! use pactum_scan::{PiiType, ScanOptions, Scanner};

@@ -245,6 +245,9 @@ mod tests {
             // this validator does not).
             national in "[1-9][0-9]{5,10}",
         ) {
+            // NANP numbers have ten digits; phonenumber accepts some shorter
+            // +1 numbers by the possible lengths of small regions.
+            prop_assume!(cc != "1" || national.len() == 10);
             let digits = format!("{cc}{national}");
             prop_assert_eq!(intl().is_valid(&digits), reference_intl(&digits), "{}", digits);
         }
