@@ -28,6 +28,7 @@ const MAX_EXPIRY_DAYS: u32 = 3650;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(me))
         .routes(routes!(audit_verify))
         .routes(routes!(audit_entries))
         .routes(routes!(list_users))
@@ -291,6 +292,46 @@ pub(crate) struct CreatedToken {
     token: TokenView,
     /// The secret (`pct_...`): store it now, the server keeps only its hash.
     secret: String,
+}
+
+/// Who the caller is: the token's internal id, roles and what they grant.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// `token:ID`.
+    actor: String,
+    roles: Vec<RoleName>,
+    /// Permission names, e.g. `read_audit`.
+    permissions: Vec<&'static str>,
+}
+
+/// The caller's own identity and permissions. Any valid token may ask; nothing is audited, because
+/// it reads no one's data but the caller's own credentials.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+    )
+)]
+async fn me(principal: Principal) -> Json<Me> {
+    Json(Me {
+        actor: principal.actor.to_string(),
+        roles: principal
+            .roles
+            .iter()
+            .copied()
+            .map(RoleName::from)
+            .collect(),
+        permissions: Permission::ALL
+            .iter()
+            .filter(|p| principal.may(**p))
+            .map(|p| p.as_str())
+            .collect(),
+    })
 }
 
 /// Verifies the audit log's hash chain and reports the first broken link. Audited as `audit.verify`.

@@ -262,8 +262,9 @@ async fn every_admin_route_requires_authentication() {
         if PUBLIC_API.contains(&path.as_str()) {
             continue;
         }
+        let identity_only = path == "/api/v1/me";
         assert!(
-            path.starts_with("/api/v1/admin/"),
+            path.starts_with("/api/v1/admin/") || identity_only,
             "{path} is neither public nor an admin route"
         );
         for (method, operation) in item.as_object().expect("operations") {
@@ -302,6 +303,14 @@ async fn every_admin_route_requires_authentication() {
                 )
                 .await;
             assert_unauthorised(&basic, &format!("{what} with a token under another scheme"));
+            walked += 1;
+            if identity_only {
+                // Any valid token may ask who it is.
+                let me = h.call(method.clone(), &url, Some(&analyst)).await;
+                assert_eq!(me.status, StatusCode::OK, "{what} as analyst");
+                assert_eq!(me.json()["actor"], format!("token:{analyst_id}"));
+                continue;
+            }
             // The analyst token holds every role except owner and auditor: every admin route so
             // far needs one of those.
             let forbidden = h.call(method.clone(), &url, Some(&analyst)).await;
@@ -315,10 +324,9 @@ async fn every_admin_route_requires_authentication() {
                 forbidden.headers[header::CONTENT_TYPE],
                 "application/problem+json"
             );
-            walked += 1;
         }
     }
-    assert_eq!(walked, 6, "every admin operation was walked");
+    assert_eq!(walked, 7, "every authenticated operation was walked");
     // The analyst token was never revoked by the walk (DELETE was refused).
     assert!(
         h.store.list_tokens().await.expect("tokens")[0]
