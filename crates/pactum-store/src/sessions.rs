@@ -283,6 +283,28 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+
+    /// Deletes sessions that can no longer be used (expired, idle too long, or revoked before
+    /// `before`), and returns how many. Sign-ins and sign-outs stay in the audit log.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_sessions(&self, before: crate::clock::Timestamp) -> Result<u64, StoreError> {
+        let now = self.now().as_millis();
+        let before = before.as_millis();
+        let mut tx = self.begin_write().await?;
+        let purged = with_tx!(&mut tx, conn => {
+            sqlx::query(
+                "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_timeout_ms <= $1 \
+                 OR (revoked_at IS NOT NULL AND revoked_at <= $2)",
+            )
+            .bind(now)
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(purged)
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,27 @@ both! {
         assert!(!store.end_session(idle.expose()).await.expect("runs"), "an expired session is not signed out again");
     }
 
+    async fn purging_removes_only_sessions_that_can_no_longer_be_used(db: &TestDb) {
+        let clock = manual_clock();
+        let store = db.open_with_clock(clock.clone()).await;
+        let user = store
+            .create_user(&Actor::Cli, "owner@example.com", PASSWORD, Role::Owner)
+            .await
+            .expect("creates");
+        let (_, idle) = store.create_session(&user, policy()).await.expect("starts");
+        let (_, signed_out) = store.create_session(&user, policy()).await.expect("starts");
+        assert!(store.end_session(signed_out.expose()).await.expect("signs out"));
+        clock.advance(Duration::from_secs(5 * 60));
+        let (_, live) = store.create_session(&user, policy()).await.expect("starts");
+        // Nothing has expired yet, and the sign-out is newer than the cut-off.
+        assert_eq!(store.purge_sessions(clock.now().minus(Duration::from_secs(10 * 60))).await.expect("purges"), 0);
+        // Six minutes later the first session has been idle for 11 minutes; the live one for 6.
+        clock.advance(Duration::from_secs(6 * 60));
+        assert_eq!(store.purge_sessions(clock.now()).await.expect("purges"), 2);
+        assert!(matches!(store.authenticate_session(live.expose()).await.expect("runs"), SessionCheck::Valid(..)));
+        assert_eq!(store.authenticate_session(idle.expose()).await.expect("runs"), SessionCheck::Unknown);
+    }
+
     async fn sign_out_revokes_and_audits_without_personal_data(db: &TestDb) {
         let store = db.open().await;
         let user = store

@@ -11,6 +11,9 @@ use anyhow::Context;
 use clap::Args;
 use pactum_mapfile::report;
 
+use pactum_store::jobs::{ClaimedJob, NewSchedule, Worker, WorkerConfig};
+use tokio_util::sync::CancellationToken;
+
 use crate::settings::{Layer, LogFormat, Settings, Tls};
 
 /// The demo owner's sign-in address (`--demo`, created only when the store has no user yet).
@@ -164,6 +167,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(%addr, tls = settings.tls.is_some(), "listening");
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
+        let background = CancellationToken::new();
+        let jobs = start_background_work(&store, background.clone()).await?;
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
@@ -197,6 +202,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         .context("the server stopped with an error")?;
+        // The worker finishes the job it holds; the scheduler stops between ticks.
+        background.cancel();
+        for task in jobs {
+            let _ = task.await;
+        }
         store.close().await;
         anyhow::Ok(())
     })?;
@@ -317,4 +327,61 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// The job kind of the recurring housekeeping run.
+const HOUSEKEEPING: &str = "housekeeping";
+
+/// Starts the job worker and the scheduler, and makes sure the housekeeping schedule exists. Several
+/// instances on one PostgreSQL share the jobs: each slot is enqueued once and each job runs once.
+async fn start_background_work(
+    store: &pactum_store::Store,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    store
+        .put_schedule(&NewSchedule {
+            name: HOUSEKEEPING.to_owned(),
+            kind: HOUSEKEEPING.to_owned(),
+            payload: serde_json::json!({}),
+            interval: std::time::Duration::from_secs(3600),
+            max_attempts: 3,
+            first_run_at: None,
+        })
+        .await
+        .context("cannot register the housekeeping schedule")?;
+    let scheduler = tokio::spawn(pactum_store::jobs::run_scheduler(
+        store.clone(),
+        std::time::Duration::from_secs(15),
+        shutdown.clone(),
+    ));
+    let worker = Worker::new(store.clone(), WorkerConfig::new(&[HOUSEKEEPING]));
+    let handler_store = store.clone();
+    let worker = tokio::spawn(async move {
+        worker
+            .run(
+                move |job| {
+                    let store = handler_store.clone();
+                    async move { housekeeping(&store, &job).await }
+                },
+                shutdown,
+            )
+            .await;
+    });
+    Ok(vec![scheduler, worker])
+}
+
+/// Deletes what is no longer needed: sessions that can no longer be used (revoked over a day ago,
+/// expired or idle), and finished jobs older than 30 days. Idempotent: a second run deletes nothing.
+async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(), String> {
+    let now = store.now();
+    let sessions = store
+        .purge_sessions(now.minus(std::time::Duration::from_secs(24 * 3600)))
+        .await
+        .map_err(|e| e.to_string())?;
+    let jobs = store
+        .purge_finished_jobs(now.minus(std::time::Duration::from_secs(30 * 24 * 3600)))
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(job = job.id, sessions, jobs, "housekeeping done");
+    Ok(())
 }
