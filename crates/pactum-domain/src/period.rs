@@ -59,6 +59,19 @@ impl Period {
     }
 }
 
+impl Period {
+    /// The day this period ends when it starts on `start` (months and years by the calendar).
+    pub fn after(self, start: time::Date) -> time::Date {
+        let days = |n: u32| start.saturating_add(time::Duration::days(i64::from(n)));
+        match self.unit {
+            Unit::Days => days(self.count),
+            Unit::Weeks => days(self.count * 7),
+            Unit::Months => crate::deadline::add_months(start, self.count),
+            Unit::Years => crate::deadline::add_months(start, self.count * 12),
+        }
+    }
+}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (one, many) = match self.unit {

@@ -740,10 +740,55 @@ const PERSON_BEFORE_WEAK: &[&str] = &[
     "email",
     "emailed",
     "from",
+    "name",
+    "named",
     "notify",
     "tell",
     "thank",
     "thanks",
+];
+
+/// Words that make a capitalised run an organisation, office or product
+/// rather than a person ("Acme Health Ltd", "Data Protection Officer").
+const ORG_WORDS: &[&str] = &[
+    "agency",
+    "association",
+    "authority",
+    "bank",
+    "board",
+    "college",
+    "commission",
+    "commissioner",
+    "committee",
+    "company",
+    "corp",
+    "corporation",
+    "council",
+    "department",
+    "foundation",
+    "gmbh",
+    "group",
+    "inc",
+    "institute",
+    "limited",
+    "llc",
+    "llp",
+    "ltd",
+    "ministry",
+    "office",
+    "officer",
+    "partners",
+    "payments",
+    "plc",
+    "representation",
+    "resolution",
+    "services",
+    "software",
+    "solutions",
+    "systems",
+    "technologies",
+    "trust",
+    "university",
 ];
 
 /// Words right after a capitalised run that make it a person's name.
@@ -1554,7 +1599,9 @@ impl Scanner {
         let weak_before = !lead_ctx && prev.is_some_and(|w| in_list(w, PERSON_BEFORE_WEAK, buf));
         let ctx_after = next_word(text, end).is_some_and(|w| in_list(w, PERSON_AFTER, buf));
         if score == 0.0 && weak_before && !ctx_after {
-            // No dictionary hit and only a weak context word: not a name.
+            // No dictionary hit and only a weak context word: the lowest score
+            // that is still reported by default.
+            score = 0.5;
         } else if ctx_before || ctx_after {
             score = if score == 0.0 {
                 0.6
@@ -1574,7 +1621,13 @@ impl Scanner {
         } else if person_field {
             score = (score + 0.2).min(0.95);
         }
-        if score >= self.opts.min_score {
+        let org = |buf: &mut String| {
+            (a..=b).any(|k| {
+                names::fold_into(word(k), buf)
+                    && ORG_WORDS.binary_search(&buf.trim_end_matches("'s")).is_ok()
+            })
+        };
+        if score >= self.opts.min_score && !org(buf) {
             self.push_person(claimed, start, end, score, out);
         }
     }
@@ -2037,6 +2090,9 @@ mod tests {
         none_of("PERSON", "Xqzt Vbnmw");
         none_of("PERSON", "JOHN SMITH_ID");
         none_of("PERSON", "distributed by Covered Software today");
+        none_of("PERSON", "contact the Data Protection Officer");
+        none_of("PERSON", "customer Acme Health Ltd");
+        none_of("PERSON", "name: Tollgate Payments");
         check(
             "distributed by Mary Covered today",
             &[("PERSON", "Mary Covered")],
@@ -2083,7 +2139,7 @@ mod tests {
 
     #[test]
     fn word_lists_are_sorted_for_binary_search() {
-        for list in [PERSON_BEFORE, PERSON_BEFORE_WEAK, PERSON_AFTER] {
+        for list in [PERSON_BEFORE, PERSON_BEFORE_WEAK, PERSON_AFTER, ORG_WORDS] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
         assert!(PERSON_BEFORE_WEAK.iter().all(|w| PERSON_BEFORE.contains(w)));
@@ -2151,6 +2207,22 @@ mod tests {
         let mut out = Vec::new();
         scanner().scan(text.as_bytes(), &mut out);
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn person_scores_follow_evidence() {
+        let score = |text: &str| {
+            let mut out = Vec::new();
+            scanner().scan(text.as_bytes(), &mut out);
+            out.iter()
+                .find(|f| f.kind == PiiType::Person)
+                .map(|f| f.score)
+        };
+        assert_eq!(score("submitted by Xqzt Vbnmw."), Some(0.5));
+        assert_eq!(score("attention Xqzt Vbnmw."), Some(0.6));
+        assert_eq!(score("Jane Smith"), Some(0.85));
+        assert_eq!(score("customer Jane Smith"), Some(0.95));
+        assert_eq!(score("Xqzt Vbnmw"), None);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub enum Command {
     Import(cmd::import::ImportArgs),
     /// Scan the map's live datastores for personal data and report where they disagree with the map.
     Drift(cmd::drift::DriftArgs),
+    /// Find personal data in text, CSV and JSON files (and secrets): findings as table, JSON, JSONL or SARIF.
+    Scan(cmd::scan::ScanArgs),
     /// Run the server: the privacy notice page, the JSON API (with OpenAPI) and health endpoints.
     Serve(cmd::serve::ServeArgs),
     /// Run a data-subject request directly against the map's datastores (no server).
@@ -63,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ropa(args) => cmd::ropa::run(&args),
         Command::Import(args) => cmd::import::run(&args),
         Command::Drift(args) => cmd::drift::run(&args),
+        Command::Scan(args) => cmd::scan::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Request(args) => cmd::request::run(&args),
         Command::Config(args) => cmd::config::run(&args),

@@ -10,5 +10,6 @@ pub mod init;
 pub mod notice;
 pub mod request;
 pub mod ropa;
+pub mod scan;
 pub mod schema;
 pub mod serve;
