@@ -31,6 +31,15 @@ pub struct CollectionInfo {
     pub columns: Vec<String>,
 }
 
+/// Whether a connection may change data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Scans and access requests: a SQLite file is opened read-only.
+    ReadOnly,
+    /// Erasure and rectification.
+    ReadWrite,
+}
+
 /// How much of each collection to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sample {
@@ -57,14 +66,25 @@ impl std::fmt::Debug for Datastore {
 }
 
 impl Datastore {
-    /// Opens a datastore from its URL. `key_prefix` limits a Redis scan to keys starting with it.
+    /// Opens a datastore from its URL, read-only where the backend allows it. `key_prefix` limits a
+    /// Redis scan to keys starting with it.
     pub async fn connect(url: &str, key_prefix: Option<&str>) -> Result<Datastore, ConnectorError> {
+        Datastore::connect_as(url, key_prefix, Mode::ReadOnly).await
+    }
+
+    /// Opens a datastore for reading or writing. Only SQLite files honour [`Mode::ReadOnly`] at the
+    /// connection; server databases answer to the credentials in the URL.
+    pub async fn connect_as(
+        url: &str,
+        key_prefix: Option<&str>,
+        mode: Mode,
+    ) -> Result<Datastore, ConnectorError> {
         if url.starts_with("redis://") || url.starts_with("rediss://") {
             return Ok(Datastore::Redis(
                 redis_store::RedisStore::connect(url, key_prefix).await?,
             ));
         }
-        Ok(Datastore::Sql(sql::SqlStore::connect(url).await?))
+        Ok(Datastore::Sql(sql::SqlStore::connect(url, mode).await?))
     }
 
     /// Lists collections and their columns. For Redis this samples keys and groups them by pattern.

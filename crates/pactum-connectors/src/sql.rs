@@ -66,7 +66,7 @@ impl SqlStore {
         }
     }
 
-    pub async fn connect(url: &str) -> Result<SqlStore, ConnectorError> {
+    pub async fn connect(url: &str, mode: crate::Mode) -> Result<SqlStore, ConnectorError> {
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("sqlite");
         let connect_err = |kind, e: sqlx::Error| ConnectorError::Connect {
             kind,
@@ -85,13 +85,14 @@ impl SqlStore {
                     .map_err(|e| connect_err("mysql", e))
             }
             "sqlite" => {
-                // Scanning only reads: open read-only so a scan can never change the organisation's data.
+                // Scans and access requests only read: read-only then, so they can never change the
+                // organisation's data.
                 let path = url
                     .trim_start_matches("sqlite://")
                     .trim_start_matches("sqlite:");
                 let opts = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(path)
-                    .read_only(true);
+                    .read_only(mode == crate::Mode::ReadOnly);
                 SqlitePool::connect_with(opts)
                     .await
                     .map(|p| SqlStore::new(Pool::Sqlite(p)))

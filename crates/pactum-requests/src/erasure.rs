@@ -13,11 +13,15 @@ use sha2::Sha256;
 
 use crate::{Connections, FoundRows, RequestError, collect, collection};
 
-/// Secrets an erasure may need.
+/// Secrets and facts an erasure may need.
 #[derive(Clone, Default)]
 pub struct ErasureOptions {
     /// Key for `keyed_hash` (HMAC-SHA-256). Erasures that need it refuse to run without it.
     pub hash_key: Option<Vec<u8>>,
+    /// Today, from the caller's clock: a statutory retention period that counts from a date field
+    /// of the record has ended when `date + period <= today`. Without it, every statutory period
+    /// is taken as still running.
+    pub today: Option<time::Date>,
 }
 
 impl std::fmt::Debug for ErasureOptions {
@@ -45,6 +49,9 @@ pub struct Kept {
     pub collection: String,
     pub rows: usize,
     pub reason: String,
+    /// When the obligation to keep them ends, where the map lets us compute it (the latest row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// Everything an erasure did, by datastore and collection.
@@ -130,6 +137,42 @@ pub async fn erase_with(
                 collection: coll_ref.to_string(),
                 rows: shared,
                 reason: "also referenced by records of other people".to_owned(),
+                until: None,
+            });
+        }
+        // Statutory retention (a rule with a statutory minimum covering this collection or one of its
+        // fields' categories) keeps rows until the period ends: those rows are left as they are.
+        let statutory = statutory_rules(map, coll_ref, coll);
+        let mut exempt = 0;
+        let mut exempt_until: Option<time::Date> = None;
+        let mut exempt_reasons: Vec<String> = Vec::new();
+        targets.retain(|row| {
+            let mut kept = false;
+            for rule in &statutory {
+                let until = rule.until(row, &fields);
+                let running = match (until, options.today) {
+                    (Some(until), Some(today)) => until > today,
+                    _ => true,
+                };
+                if running {
+                    kept = true;
+                    if !exempt_reasons.contains(&rule.reason) {
+                        exempt_reasons.push(rule.reason.clone());
+                    }
+                    if let Some(u) = until {
+                        exempt_until = Some(exempt_until.map_or(u, |e: time::Date| e.max(u)));
+                    }
+                }
+            }
+            exempt += usize::from(kept);
+            !kept
+        });
+        if exempt > 0 {
+            result.kept.push(Kept {
+                collection: coll_ref.to_string(),
+                rows: exempt,
+                reason: exempt_reasons.join("; "),
+                until: exempt_until.map(|d| d.to_string()),
             });
         }
         if targets.is_empty() {
@@ -377,6 +420,94 @@ fn truncate_date(value: &str) -> String {
     }
 }
 
+/// A retention rule with a statutory minimum that covers a collection.
+struct Statutory {
+    /// "statutory retention: <law> requires <period> from <event>".
+    reason: String,
+    period: Option<pactum_domain::period::Period>,
+    /// The record's date field the period counts from, when the rule names one in this collection.
+    date_field: Option<String>,
+}
+
+impl Statutory {
+    /// The day the obligation ends for `row`, when the rule counts from one of its date fields.
+    fn until(&self, row: &[Option<String>], fields: &[&String]) -> Option<time::Date> {
+        let field = self.date_field.as_deref()?;
+        let value = fields
+            .iter()
+            .position(|f| *f == field)
+            .and_then(|i| row[i].clone())?;
+        let date = parse_date(&value)?;
+        Some(self.period?.after(date))
+    }
+}
+
+/// `2021-03-04` or `2021-03-04 10:00:00` (the date part).
+fn parse_date(text: &str) -> Option<time::Date> {
+    let (y, rest) = text.get(..10)?.split_once('-')?;
+    let (m, d) = rest.split_once('-')?;
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+}
+
+/// The statutory rules covering `coll`: by collection (`datastore.collection`), or by a category of
+/// one of its personal fields (a rule on `user.financial` covers `user.financial.bank_account`).
+fn statutory_rules(
+    map: &DataMap,
+    at: &CollectionRef,
+    coll: &pactum_domain::model::Collection,
+) -> Vec<Statutory> {
+    use pactum_domain::model::RetentionEvent;
+    use pactum_domain::taxonomy::is_same_or_descendant;
+    let here = format!("{}.{}", at.datastore, at.collection);
+    let catalog = Catalog::new(map);
+    map.retention
+        .values()
+        .filter_map(|rule| {
+            let minimum = rule.statutory_minimum.as_ref()?;
+            let by_collection = rule.applies_to.collections.contains(&here);
+            let by_category = coll
+                .fields
+                .values()
+                .filter(|f| catalog.field_is_personal(f))
+                .any(|f| {
+                    f.categories.iter().any(|c| {
+                        rule.applies_to
+                            .categories
+                            .iter()
+                            .any(|r| is_same_or_descendant(c, r))
+                    })
+                });
+            if !by_collection && !by_category {
+                return None;
+            }
+            let period = pactum_domain::period::Period::parse(&minimum.period).ok();
+            let date_field = match &rule.from {
+                RetentionEvent::Field(f) => catalog
+                    .resolve_field(&at.datastore, f)
+                    .filter(|loc| loc.datastore == at.datastore && loc.collection == at.collection)
+                    .map(|loc| loc.field.to_owned()),
+                _ => None,
+            };
+            let event = match &rule.from {
+                RetentionEvent::Creation => "creation".to_owned(),
+                RetentionEvent::LastContact => "the last contact".to_owned(),
+                RetentionEvent::RelationshipEnd => "the end of the relationship".to_owned(),
+                RetentionEvent::AccountClosure => "the account's closure".to_owned(),
+                RetentionEvent::Field(f) => format!("`{f}`"),
+            };
+            Some(Statutory {
+                reason: format!(
+                    "statutory retention: {} requires {} from {event}",
+                    minimum.law, minimum.period
+                ),
+                period,
+                date_field,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +516,7 @@ mod tests {
     fn strategies_mask_values() {
         let opts = ErasureOptions {
             hash_key: Some(b"key".to_vec()),
+            today: None,
         };
         assert_eq!(mask(&Erasure::Nullify, Some("ada"), &opts), None);
         assert_eq!(

@@ -95,7 +95,8 @@ struct Collected {
 }
 
 /// Open connections to the datastores, kept across requests (a server or a batch reuses them;
-/// opening a pool per request would cost more than the request).
+/// opening a pool per request would cost more than the request). They are opened for writing,
+/// since erasure and rectification change data.
 #[derive(Debug, Default)]
 pub struct Connections {
     stores: HashMap<String, Datastore>,
@@ -122,13 +123,12 @@ impl Connections {
                 datastore: key.to_owned(),
                 reason,
             })?;
-            let store =
-                Datastore::connect(&url, None)
-                    .await
-                    .map_err(|source| RequestError::Connector {
-                        datastore: key.to_owned(),
-                        source,
-                    })?;
+            let store = Datastore::connect_as(&url, None, pactum_connectors::Mode::ReadWrite)
+                .await
+                .map_err(|source| RequestError::Connector {
+                    datastore: key.to_owned(),
+                    source,
+                })?;
             self.stores.insert(key.to_owned(), store);
         }
         self.stores

@@ -119,6 +119,8 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
                 hash_key: std::env::var(&args.hash_key_env)
                     .ok()
                     .map(String::into_bytes),
+                // Statutory retention periods that count from a record's date end by today (UTC).
+                today: Some(time::OffsetDateTime::now_utc().date()),
             };
             let result = runtime
                 .block_on(pactum_requests::erase(map, &identities, &url_of, &options))
