@@ -86,13 +86,7 @@ fn imported_map(dir: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::write(
-        dir.join("completion.yml"),
-        "organisation:\n  name: Example Store Ltd\n  contact: {email: privacy@store.example}\n  regimes: [gdpr]\n  authorities:\n    gdpr: {name: Data Protection Commission}\n  notice: {version: \"1\", last_updated: 2026-01-01}\n\
-         retention:\n  everything:\n    applies_to: {categories: [user]}\n    period: 2 years\n    from: relationship_end\n    action: delete\n\
-         rights:\n  response_days: 30\n  verification: One-time code by email.\n  contact: {email: privacy@store.example}\n  regimes:\n    gdpr: [access, rectification, erasure, restriction, portability, objection, withdraw_consent, automated_decisions, complain]\n",
-    )
-    .expect("write completion");
+    imported_completion(dir);
 }
 
 /// Runs an access request and returns (rows per collection, the whole output as text).
@@ -292,6 +286,8 @@ fn imported_map_with_erasure(dir: &Path) {
     std::fs::write(&path, text).expect("write");
 }
 
+/// What Fides does not model and `pactum check` needs: the organisation, a retention rule for the
+/// personal data, and how people exercise their rights.
 fn imported_completion(dir: &Path) {
     std::fs::write(
         dir.join("completion.yml"),
