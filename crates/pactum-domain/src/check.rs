@@ -287,6 +287,13 @@ impl<'m> Cx<'m> {
                     format!("purpose `{key}` shares personal information for cross-context advertising, but the map promises `no_sharing`"),
                 ));
             }
+            if p.profiling && promises.no_profiling {
+                self.out.push(Diagnostic::error(
+                    "promise-no-profiling",
+                    path.key("profiling"),
+                    format!("purpose `{key}` profiles people, but the map promises `no_profiling`"),
+                ));
+            }
             if p.automated_decisions && promises.no_automated_decisions {
                 self.out.push(Diagnostic::error(
                     "promise-no-automated-decisions",

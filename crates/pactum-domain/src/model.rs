@@ -648,6 +648,9 @@ pub struct Promises {
     /// "We make no solely automated decisions with legal or similarly significant effects."
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_automated_decisions: bool,
+    /// "We do not use personal data for profiling."
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_profiling: bool,
     /// "We do not store payment card data."
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_payment_card_storage: bool,

@@ -361,3 +361,20 @@ fn opt_out_right_is_required_only_when_selling() {
         &[],
     );
 }
+
+#[test]
+fn profiling_contradicts_the_promise() {
+    check(
+        &[
+            (
+                "    description: Running the service.\n",
+                "    description: Running the service.\n    profiling: true\n",
+            ),
+            (
+                "  no_automated_decisions: true\n",
+                "  no_automated_decisions: true\n  no_profiling: true\n",
+            ),
+        ],
+        &["promise-no-profiling@15"],
+    );
+}

@@ -867,6 +867,8 @@ impl<'m> Builder<'m> {
                 "We use profiling (automated evaluation of personal aspects) for: {}.",
                 wording::and_list(&profiling)
             )));
+        } else if self.map.promises.as_ref().is_some_and(|p| p.no_profiling) {
+            blocks.push(sentence("We do not use your personal data for profiling."));
         }
         (!blocks.is_empty()).then(|| {
             section(

@@ -14,6 +14,9 @@
 //!   ([`Store::create_token`], [`Store::authenticate_token`]).
 //! - [`sessions`]: admin console sessions (cookie secret stored as SHA-256, expiry, idle
 //!   timeout, sign-out) ([`Store::create_session`], [`Store::authenticate_session`]).
+//! - [`secrets`]: secrets encrypted at rest (envelope encryption with XChaCha20-Poly1305 under a
+//!   key-encryption key from a file or the environment) ([`Store::put_secret`],
+//!   [`Store::get_secret`], [`Store::rotate_key`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -49,6 +52,7 @@ pub mod clock;
 pub mod error;
 pub mod jobs;
 mod migrate;
+pub mod secrets;
 pub mod sessions;
 pub mod tokens;
 
@@ -336,7 +340,19 @@ async fn open_sqlite(
     } else {
         SqlitePoolOptions::new().max_connections(max_connections.max(1))
     };
-    pool_options.connect_with(options).await.map_err(connect)
+    // Turning a new file to WAL needs a moment alone with it, and SQLite answers "database is
+    // locked" at once (the busy timeout does not cover that step) when several processes or tasks
+    // open the same new store together. Such a race resolves in milliseconds: retry briefly.
+    let mut attempt: u32 = 0;
+    loop {
+        match pool_options.clone().connect_with(options.clone()).await {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("5") && attempt < 40 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt.min(8)))).await;
+            }
+            other => return other.map_err(connect),
+        }
+    }
 }
 
 async fn open_postgres(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
@@ -384,5 +400,12 @@ mod tests {
         send_future(store.audit_head());
         send_future(store.audit_verify());
         send_future(store.audit_export(out));
+        let kek = secrets::Kek::generate().expect("random");
+        let value = secrets::SecretValue::from("x");
+        send_future(store.put_secret(&actor, &kek, "x", &value));
+        send_future(store.get_secret(&kek, "x"));
+        send_future(store.list_secrets());
+        send_future(store.delete_secret(&actor, "x"));
+        send_future(store.rotate_key(&actor, &kek, &kek));
     }
 }

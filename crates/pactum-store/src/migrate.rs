@@ -39,6 +39,11 @@ const SQLITE: &[Migration] = &[
         name: "sessions",
         sql: include_str!("../migrations/sqlite/0003_sessions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "secrets",
+        sql: include_str!("../migrations/sqlite/0004_secrets.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -56,6 +61,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "sessions",
         sql: include_str!("../migrations/postgres/0003_sessions.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "secrets",
+        sql: include_str!("../migrations/postgres/0004_secrets.sql"),
     },
 ];
 

@@ -53,6 +53,10 @@ pub enum Command {
     Admin(cmd::admin::AdminArgs),
     /// Verify the tamper-evident audit log, or export it as JSON lines.
     Audit(cmd::audit::AuditArgs),
+    /// Generate or rotate the key-encryption key that seals secrets at rest.
+    Keys(cmd::keys::KeysArgs),
+    /// Store, list and delete secrets (connector credentials, the erasure hash key), encrypted at rest.
+    Secrets(cmd::keys::SecretsArgs),
 }
 
 /// Runs one command and returns the process exit code.
@@ -71,6 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(args) => cmd::config::run(&args),
         Command::Admin(args) => cmd::admin::run(&args),
         Command::Audit(args) => cmd::audit::run(&args),
+        Command::Keys(args) => cmd::keys::run_keys(&args),
+        Command::Secrets(args) => cmd::keys::run_secrets(&args),
     }
 }
 

@@ -109,6 +109,7 @@ fn cedarline_promises() -> Vec<Promise> {
     vec![
         p("we do not rent, sell, or trade your personal information", &["promises", "no_sale"], Equals(json!(true))),
         p("we do not use automatic decision-making", &["promises", "no_automated_decisions"], Equals(json!(true))),
+        p("we do not use profiling", &["promises", "no_profiling"], Equals(json!(true))),
         p("we do not store any financial data", &["promises", "no_payment_card_storage"], Equals(json!(true))),
         p("payments are processed by a payment processor", &["processors", "payment_processor", "categories"], Contains(json!("user.financial.credit_card"))),
         p("we will respond to your request within 30 days", &["rights", "response_days"], Equals(json!(30))),
@@ -285,6 +286,7 @@ fn notice_statements(name: &str) -> &'static [(&'static str, &'static str)] {
         "cedarline-consulting" => &[
             ("no sale", "we do not sell personal"),
             ("no automated decisions", "we do not make decisions about you based solely on automated processing"),
+            ("no profiling", "we do not use your personal data for profiling"),
             ("payment data not stored", "we do not store payment card data"),
             ("payment processor named", "Tollgate Payments, Inc."),
             ("30-day response", "within 30 days"),

@@ -7,5 +7,6 @@ mod audit;
 mod job_processes;
 mod jobs;
 mod open;
+mod secrets;
 mod sessions;
 mod tokens;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod drift;
 pub mod import;
 pub mod init;
+pub mod keys;
 pub mod notice;
 pub mod request;
 pub mod ropa;

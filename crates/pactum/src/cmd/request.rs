@@ -7,8 +7,12 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use pactum_domain::model::IdentityKind;
 use pactum_mapfile::report;
+use pactum_store::SQLITE_FILE_NAME;
+use pactum_store::secrets::{ERASURE_HASH_KEY, SecretError};
 
 use crate::cli::MapArg;
+use crate::cmd::admin::StoreArgs;
+use crate::cmd::keys::KeyArgs;
 use crate::cmd::notice::write_output;
 
 #[derive(Debug, Args)]
@@ -49,9 +53,16 @@ pub struct RunArgs {
     /// package a person downloads (JSON and CSV per collection, and a readable summary).
     #[arg(long, short = 'o')]
     pub out: Option<std::path::PathBuf>,
-    /// Environment variable holding the key for `keyed_hash` erasure.
+    /// Environment variable holding the key for `keyed_hash` erasure, used when the store holds no
+    /// secret `erasure.hash_key` (or no store or key-encryption key is available).
     #[arg(long, default_value = "PACTUM_ERASURE_KEY")]
     pub hash_key_env: String,
+    /// Pactum's store, where the secret `erasure.hash_key` is looked up.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The key-encryption key that opens the secret.
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
@@ -116,9 +127,7 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         }
         RequestType::Erasure => {
             let options = pactum_requests::ErasureOptions {
-                hash_key: std::env::var(&args.hash_key_env)
-                    .ok()
-                    .map(String::into_bytes),
+                hash_key: runtime.block_on(erasure_hash_key(args))?,
                 // Statutory retention periods that count from a record's date end by today (UTC).
                 today: Some(time::OffsetDateTime::now_utc().date()),
             };
@@ -143,6 +152,39 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+    }
+}
+
+/// The key for `keyed_hash` erasure: the secret `erasure.hash_key` when a key-encryption key and
+/// a store are available and the store holds it, else the environment variable `--hash-key-env`.
+/// A store that holds the secret under another key is an error, not a reason to fall back.
+async fn erasure_hash_key(args: &RunArgs) -> anyhow::Result<Option<Vec<u8>>> {
+    let from_env = || {
+        std::env::var(&args.hash_key_env)
+            .ok()
+            .map(String::into_bytes)
+    };
+    let Some(kek) = args.key.load()? else {
+        return Ok(from_env());
+    };
+    let has_store =
+        args.store.database.is_some() || args.store.data.join(SQLITE_FILE_NAME).exists();
+    if !has_store {
+        return Ok(from_env());
+    }
+    let store = args.store.open(false).await?;
+    let secret = store.get_secret(&kek, ERASURE_HASH_KEY).await;
+    store.close().await;
+    match secret {
+        Ok(value) => {
+            eprintln!("keyed_hash erasure uses the secret {ERASURE_HASH_KEY}");
+            Ok(Some(value.expose().to_vec()))
+        }
+        Err(SecretError::NotFound(_)) => Ok(from_env()),
+        Err(err) => {
+            Err(anyhow::Error::new(err)
+                .context(format!("cannot read the secret {ERASURE_HASH_KEY}")))
         }
     }
 }
