@@ -163,13 +163,20 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\"><link rel=\"icon\" href=\"data:,\">\
          <title>{title} · Pactum</title><style>\
-         body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}}\
-         table{{border-collapse:collapse;width:100%;margin:0.5rem 0 1.5rem}}\
-         th,td{{text-align:left;padding:0.3rem 0.6rem;border-bottom:1px solid #ddd}}\
-         label{{display:block;margin:0.8rem 0 0.2rem}}input{{padding:0.4rem;width:20rem;max-width:100%}}\
-         button{{margin-top:1rem;padding:0.4rem 1rem}}.error{{color:#a00000}}.ok{{color:#006000}}\
-         code{{word-break:break-all}}</style></head><body>\n{body}\n</body></html>\n",
+         :root{{--bg:#f6f7f9;--card:#fff;--fg:#1d2026;--muted:#5b6270;--line:#dfe3ea;--accent:#2f5bd3;--bad:#b42318;--good:#067647}}\
+         @media (prefers-color-scheme:dark){{:root{{--bg:#14161a;--card:#1c1f25;--fg:#e8eaee;--muted:#a1a8b5;--line:#333a45;--accent:#8fb0ff;--bad:#ff8a80;--good:#7ee0a8}}}}\
+         body{{font:16px/1.5 system-ui,sans-serif;background:var(--bg);color:var(--fg);margin:0}}\
+         main{{max-width:62rem;margin:2.5rem auto;padding:1.5rem 2rem;background:var(--card);border:1px solid var(--line);border-radius:12px}}\
+         h1{{font-size:1.6rem;margin:0 0 1rem}}h2{{font-size:1.15rem;margin:1.8rem 0 .5rem}}\
+         table{{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.95rem}}\
+         th,td{{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line)}}th{{color:var(--muted);font-weight:600}}\
+         label{{display:block;margin:.9rem 0 .25rem;font-weight:600}}\
+         input{{font:inherit;padding:.5rem .6rem;width:22rem;max-width:100%;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}}\
+         input:focus,button:focus{{outline:3px solid var(--accent);outline-offset:1px}}\
+         button{{font:inherit;margin-top:1.2rem;padding:.5rem 1.2rem;border:0;border-radius:8px;background:var(--accent);color:#fff;cursor:pointer}}\
+         .error{{color:var(--bad)}}.ok{{color:var(--good)}}code{{word-break:break-all}}</style></head><body><main>\n{body}\n</main></body></html>\n",
         title = escape(title)
     );
     (
