@@ -122,6 +122,12 @@ pub struct Organisation {
     /// Technical and organisational security measures (GDPR Art. 32), one per line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_measures: Vec<String>,
+    /// What the organisation does after a personal data breach (who is told, and how quickly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach_notification: Option<String>,
+    /// What happens to personal data if the business is sold, merged or restructured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_transfers: Option<String>,
 }
 
 /// Version information of the published notice.

@@ -131,6 +131,7 @@ pub fn build(map: &DataMap) -> Notice {
         builder.california(),
         builder.signals(),
         builder.on_behalf(),
+        builder.business_transfers(),
         builder.changes(),
         builder.contact(),
     ]
@@ -791,7 +792,19 @@ impl<'m> Builder<'m> {
                 "We do not store payment card data.".into(),
             )]));
         }
+        if let Some(breach) = self.org().and_then(|o| o.breach_notification.as_ref()) {
+            blocks.push(sentence(breach.clone()));
+        }
         (!blocks.is_empty()).then(|| section("security", "How we protect data", blocks))
+    }
+
+    fn business_transfers(&self) -> Option<Section> {
+        let text = self.org()?.business_transfers.as_ref()?;
+        Some(section(
+            "business-transfers",
+            "If our business changes hands",
+            vec![sentence(text.clone())],
+        ))
     }
 
     fn children(&self) -> Option<Section> {
