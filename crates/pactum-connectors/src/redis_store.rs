@@ -13,6 +13,18 @@ pub const KEY_COLUMN: &str = "(key)";
 /// The column that holds a string value, or the members of a list, set or sorted set.
 pub const VALUE_COLUMN: &str = "(value)";
 
+/// Members read per list or sorted set when sampling (a scan needs a sample, not the whole key).
+const SAMPLE_ITEMS: Option<isize> = Some(1000);
+
+/// A key's contents, whatever its type.
+enum KeyValues {
+    Missing,
+    /// Hash fields and values.
+    Hash(Vec<(String, String)>),
+    /// A string value, or the members of a list, set or sorted set.
+    Items(Vec<String>),
+}
+
 pub struct RedisStore {
     conn: MultiplexedConnection,
     prefix: Option<String>,
@@ -27,6 +39,54 @@ fn err(what: &str, e: redis::RedisError) -> ConnectorError {
 }
 
 impl RedisStore {
+    async fn key_type(&mut self, key: &str) -> Result<String, ConnectorError> {
+        redis::cmd("TYPE")
+            .arg(key)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| err("reading a key's type", e))
+    }
+
+    /// Reads a key by its type; lists and sorted sets up to `max_items` members (all with `None`).
+    async fn read_key(
+        &mut self,
+        key: &str,
+        max_items: Option<isize>,
+    ) -> Result<KeyValues, ConnectorError> {
+        let last = max_items.map_or(-1, |n| n - 1);
+        Ok(match self.key_type(key).await?.as_str() {
+            "hash" => KeyValues::Hash(
+                self.conn
+                    .hgetall(key)
+                    .await
+                    .map_err(|e| err("HGETALL", e))?,
+            ),
+            "string" => {
+                let v: Option<String> = self.conn.get(key).await.map_err(|e| err("GET", e))?;
+                KeyValues::Items(v.into_iter().collect())
+            }
+            "list" => KeyValues::Items(
+                self.conn
+                    .lrange(key, 0, last)
+                    .await
+                    .map_err(|e| err("LRANGE", e))?,
+            ),
+            "set" => KeyValues::Items(
+                self.conn
+                    .smembers(key)
+                    .await
+                    .map_err(|e| err("SMEMBERS", e))?,
+            ),
+            "zset" => KeyValues::Items(
+                self.conn
+                    .zrange(key, 0, last)
+                    .await
+                    .map_err(|e| err("ZRANGE", e))?,
+            ),
+            _ => KeyValues::Missing,
+        })
+    }
+
     pub async fn connect(url: &str, prefix: Option<&str>) -> Result<RedisStore, ConnectorError> {
         let client = redis::Client::open(url).map_err(|e| ConnectorError::Connect {
             kind: "redis",
@@ -145,58 +205,16 @@ impl RedisStore {
             if let Some(i) = column(KEY_COLUMN) {
                 on_value(i, key);
             }
-            let kind: String = redis::cmd("TYPE")
-                .arg(key)
-                .query_async(&mut self.conn)
-                .await
-                .map_err(|e| err("reading a key's type", e))?;
-            let values: Vec<(Option<usize>, String)> = match kind.as_str() {
-                "string" => {
-                    let v: Option<String> = self.conn.get(key).await.map_err(|e| err("GET", e))?;
-                    v.into_iter().map(|v| (column(VALUE_COLUMN), v)).collect()
-                }
-                "hash" => {
-                    let pairs: Vec<(String, String)> = self
-                        .conn
-                        .hgetall(key)
-                        .await
-                        .map_err(|e| err("HGETALL", e))?;
-                    pairs.into_iter().map(|(f, v)| (column(&f), v)).collect()
-                }
-                "list" => {
-                    let items: Vec<String> = self
-                        .conn
-                        .lrange(key, 0, 999)
-                        .await
-                        .map_err(|e| err("LRANGE", e))?;
-                    items
-                        .into_iter()
-                        .map(|v| (column(VALUE_COLUMN), v))
-                        .collect()
-                }
-                "set" => {
-                    let items: Vec<String> = self
-                        .conn
-                        .smembers(key)
-                        .await
-                        .map_err(|e| err("SMEMBERS", e))?;
-                    items
-                        .into_iter()
-                        .map(|v| (column(VALUE_COLUMN), v))
-                        .collect()
-                }
-                "zset" => {
-                    let items: Vec<String> = self
-                        .conn
-                        .zrange(key, 0, 999)
-                        .await
-                        .map_err(|e| err("ZRANGE", e))?;
-                    items
-                        .into_iter()
-                        .map(|v| (column(VALUE_COLUMN), v))
-                        .collect()
-                }
-                _ => Vec::new(),
+            let values: Vec<(Option<usize>, String)> = match self
+                .read_key(key, SAMPLE_ITEMS)
+                .await?
+            {
+                KeyValues::Missing => Vec::new(),
+                KeyValues::Hash(pairs) => pairs.into_iter().map(|(f, v)| (column(&f), v)).collect(),
+                KeyValues::Items(items) => items
+                    .into_iter()
+                    .map(|v| (column(VALUE_COLUMN), v))
+                    .collect(),
             };
             for (i, v) in values {
                 if let Some(i) = i {
@@ -227,83 +245,34 @@ impl RedisStore {
         let mut out = Vec::new();
         for value in values {
             let key = self.match_pattern(&pattern.replace(&placeholder, value));
-            let kind: String = redis::cmd("TYPE")
-                .arg(&key)
-                .query_async(&mut self.conn)
-                .await
-                .map_err(|e| err("reading a key's type", e))?;
-            let row: Option<crate::Row> = match kind.as_str() {
-                "hash" => {
-                    let pairs: Vec<(String, String)> = self
-                        .conn
-                        .hgetall(&key)
-                        .await
-                        .map_err(|e| err("HGETALL", e))?;
-                    Some(
-                        fields
-                            .iter()
-                            .map(|f| {
-                                if f == match_field {
-                                    Some(value.clone())
-                                } else {
-                                    pairs.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone())
-                                }
-                            })
-                            .collect(),
-                    )
+            // The match field is the key's placeholder, so its value is the one looked up.
+            let cell = |f: &String, found: Option<String>| {
+                if f == match_field {
+                    Some(value.clone())
+                } else {
+                    found
                 }
-                "string" => {
-                    let v: Option<String> = self.conn.get(&key).await.map_err(|e| err("GET", e))?;
-                    Some(
-                        fields
-                            .iter()
-                            .map(|f| {
-                                if f == match_field {
-                                    Some(value.clone())
-                                } else if f == "value" {
-                                    v.clone()
-                                } else {
-                                    None
-                                }
-                            })
-                            .collect(),
-                    )
-                }
-                "none" => None,
-                other => {
-                    let items: Vec<String> = match other {
-                        "list" => self
-                            .conn
-                            .lrange(&key, 0, -1)
-                            .await
-                            .map_err(|e| err("LRANGE", e))?,
-                        "set" => self
-                            .conn
-                            .smembers(&key)
-                            .await
-                            .map_err(|e| err("SMEMBERS", e))?,
-                        "zset" => self
-                            .conn
-                            .zrange(&key, 0, -1)
-                            .await
-                            .map_err(|e| err("ZRANGE", e))?,
-                        _ => Vec::new(),
-                    };
-                    Some(
-                        fields
-                            .iter()
-                            .map(|f| {
-                                if f == match_field {
-                                    Some(value.clone())
-                                } else if f == "value" {
-                                    Some(items.join("\n"))
-                                } else {
-                                    None
-                                }
-                            })
-                            .collect(),
-                    )
-                }
+            };
+            let row: Option<crate::Row> = match self.read_key(&key, None).await? {
+                KeyValues::Missing => None,
+                KeyValues::Hash(pairs) => Some(
+                    fields
+                        .iter()
+                        .map(|f| {
+                            cell(
+                                f,
+                                pairs.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone()),
+                            )
+                        })
+                        .collect(),
+                ),
+                // A string, list, set or sorted set is the field `value` (members one per line).
+                KeyValues::Items(items) => Some(
+                    fields
+                        .iter()
+                        .map(|f| cell(f, (f == "value").then(|| items.join("\n"))))
+                        .collect(),
+                ),
             };
             out.extend(row);
         }
@@ -342,11 +311,7 @@ impl RedisStore {
                     pipe.del(key).ignore();
                 }
                 crate::RowChange::Set(fields) => {
-                    let kind: String = redis::cmd("TYPE")
-                        .arg(key)
-                        .query_async(&mut self.conn)
-                        .await
-                        .map_err(|e| err("reading a key's type", e))?;
+                    let kind = self.key_type(key).await?;
                     for (field, value) in fields {
                         match (kind.as_str(), value) {
                             ("hash", Some(v)) => {

@@ -11,13 +11,14 @@ pub enum Pool {
     Sqlite(SqlitePool),
 }
 
+/// Column name to PostgreSQL type name (`udt_name`) for one table.
+type ColumnTypes = std::sync::Arc<std::collections::HashMap<String, String>>;
+
 /// A SQL datastore: its pool, and the PostgreSQL column types learnt so far (by table), so lookups
 /// can cast their parameters to the column's type and use its indexes.
 pub struct SqlStore {
     pool: Pool,
-    pg_types: std::sync::Mutex<
-        std::collections::HashMap<String, std::collections::HashMap<String, String>>,
-    >,
+    pg_types: std::sync::Mutex<std::collections::HashMap<String, ColumnTypes>>,
 }
 
 fn query_err(kind: &'static str, what: &str, e: sqlx::Error) -> ConnectorError {
@@ -41,7 +42,8 @@ impl SqlStore {
         &self,
         pool: &PgPool,
         table: &str,
-    ) -> Result<std::collections::HashMap<String, String>, ConnectorError> {
+    ) -> Result<ColumnTypes, ConnectorError> {
+        // Every lookup asks: hand out a shared map, never a copy.
         if let Some(known) = self
             .pg_types
             .lock()
@@ -50,11 +52,11 @@ impl SqlStore {
         {
             return Ok(known.clone());
         }
-        let types = Self::pg_types(pool, table).await?;
+        let types = std::sync::Arc::new(Self::pg_types(pool, table).await?);
         self.pg_types
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(table.to_owned(), types.clone());
+            .insert(table.to_owned(), std::sync::Arc::clone(&types));
         Ok(types)
     }
 
