@@ -91,22 +91,8 @@ fn imported_map(dir: &Path) {
 
 /// Runs an access request and returns (rows per collection, the whole output as text).
 fn access(map: &Path, url: &str, email: &str) -> (BTreeMap<String, usize>, String) {
-    let out = Command::cargo_bin("pactum")
-        .expect("binary")
-        .args(["request", "run", "--type", "access", "--identity"])
-        .arg(format!("email={email}"))
-        .arg("--map")
-        .arg(map)
-        .env("POSTGRES_EXAMPLE_TEST_DATASET_URL", url)
-        .output()
-        .expect("request runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let doc: Value = serde_json::from_str(&text).expect("json");
+    let (code, doc, stderr) = run_request(map, url, "access", email);
+    assert_eq!(code, Some(0), "{stderr}");
     let counts = doc["records"]
         .as_object()
         .expect("records")
@@ -118,7 +104,7 @@ fn access(map: &Path, url: &str, email: &str) -> (BTreeMap<String, usize>, Strin
             (short, v["rows"].as_array().map_or(0, Vec::len))
         })
         .collect();
-    (counts, text)
+    (counts, doc.to_string())
 }
 
 #[test]
