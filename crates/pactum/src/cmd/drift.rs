@@ -54,15 +54,11 @@ struct Skipped {
 }
 
 pub fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
-    let loaded = pactum_mapfile::load_and_check(&args.map.map)
-        .with_context(|| format!("cannot load the data map at {}", args.map.map.display()))?;
-    if loaded.has_errors() {
-        eprint!("{}", report::human(&loaded));
-        anyhow::bail!(
-            "the data map has errors ({}); fix them before comparing it with the datastores",
-            report::summary(&loaded)
-        );
-    }
+    let Some(loaded) =
+        crate::cmd::load_without_errors(&args.map.map, "compare the datastores with")?
+    else {
+        return Ok(ExitCode::from(2));
+    };
     for wanted in &args.datastores {
         if !loaded.map.datastores.contains_key(wanted) {
             anyhow::bail!("the map declares no datastore `{wanted}`");

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::cmd::load_without_errors;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use pactum_mapfile::{Loaded, report};
 
 use crate::cli::MapArg;
 
@@ -35,7 +35,8 @@ pub struct NoticeArgs {
 }
 
 pub fn run(args: &NoticeArgs) -> anyhow::Result<ExitCode> {
-    let Some(loaded) = load_publishable(&args.map, "a privacy notice")? else {
+    // A notice generated from a broken map would state things the organisation did not mean.
+    let Some(loaded) = load_without_errors(&args.map.map, "publish a privacy notice")? else {
         return Ok(ExitCode::from(1));
     };
     let notice = pactum_publish::notice::build(&loaded.map);
@@ -46,25 +47,6 @@ pub fn run(args: &NoticeArgs) -> anyhow::Result<ExitCode> {
     };
     write_output(args.out.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Loads and checks the map; prints its diagnostics and returns `None` when it has errors, because
-/// a document generated from a broken map would state things the organisation did not mean.
-pub(crate) fn load_publishable(map: &MapArg, what: &str) -> anyhow::Result<Option<Loaded>> {
-    let loaded = pactum_mapfile::load_and_check(&map.map)
-        .with_context(|| format!("cannot load the data map at {}", map.map.display()))?;
-    if loaded.has_errors() {
-        let mut stderr = std::io::stderr().lock();
-        write!(stderr, "{}", report::human(&loaded))?;
-        writeln!(
-            stderr,
-            "error: refusing to publish {what} from a data map with errors ({}); run `pactum check --map {}` and fix them first",
-            report::summary(&loaded),
-            map.map.display()
-        )?;
-        return Ok(None);
-    }
-    Ok(Some(loaded))
 }
 
 /// Writes a document to `out`, or to standard output when no file is given.

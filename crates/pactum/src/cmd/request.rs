@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use pactum_domain::model::IdentityKind;
-use pactum_mapfile::report;
 use pactum_store::SQLITE_FILE_NAME;
 use pactum_store::secrets::{ERASURE_HASH_KEY, SecretError};
 
@@ -72,15 +71,10 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| parse_identity(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let loaded = pactum_mapfile::load_and_check(&args.map.map)
-        .with_context(|| format!("cannot load the data map at {}", args.map.map.display()))?;
-    if loaded.has_errors() {
-        eprint!("{}", report::human(&loaded));
-        bail!(
-            "refusing to run a request on a data map with errors ({}): it could miss records",
-            report::summary(&loaded)
-        );
-    }
+    // A request on a broken map could miss records.
+    let Some(loaded) = crate::cmd::load_without_errors(&args.map.map, "run a request")? else {
+        return Ok(ExitCode::from(2));
+    };
     let map = &loaded.map;
     let url_of = |ds: &str| {
         map.datastores

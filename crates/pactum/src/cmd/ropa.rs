@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use crate::cli::MapArg;
-use crate::cmd::notice::{load_publishable, write_output};
+use crate::cmd::load_without_errors;
+use crate::cmd::notice::write_output;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -31,7 +32,9 @@ pub struct RopaArgs {
 }
 
 pub fn run(args: &RopaArgs) -> anyhow::Result<ExitCode> {
-    let Some(loaded) = load_publishable(&args.map, "a record of processing activities")? else {
+    let Some(loaded) =
+        load_without_errors(&args.map.map, "publish a record of processing activities")?
+    else {
         return Ok(ExitCode::from(1));
     };
     let ropa = pactum_publish::ropa::build(&loaded.map);

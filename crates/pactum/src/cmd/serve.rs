@@ -281,15 +281,9 @@ fn write_demo_map(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Loads and checks the map and renders everything the server publishes.
 fn build_site(map_dir: &Path) -> anyhow::Result<pactum_web::Site> {
-    let loaded = pactum_mapfile::load_and_check(map_dir)
-        .with_context(|| format!("cannot load the data map at {}", map_dir.display()))?;
-    if loaded.has_errors() {
-        eprint!("{}", report::human(&loaded));
-        anyhow::bail!(
-            "refusing to serve a privacy notice from a data map with errors ({})",
-            report::summary(&loaded)
-        );
-    }
+    let Some(loaded) = crate::cmd::load_without_errors(map_dir, "serve a privacy notice")? else {
+        anyhow::bail!("the data map at {} has errors", map_dir.display());
+    };
     let notice = pactum_publish::notice::build(&loaded.map);
     let ropa = pactum_publish::ropa::build(&loaded.map);
     let organisation = loaded
