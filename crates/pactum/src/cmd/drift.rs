@@ -54,9 +54,7 @@ struct Skipped {
 }
 
 pub fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
-    let Some(loaded) =
-        crate::cmd::load_without_errors(&args.map.map, "compare the datastores with")?
-    else {
+    let Some(loaded) = crate::cmd::load_without_errors(&args.map.map, "report drift")? else {
         return Ok(ExitCode::from(2));
     };
     for wanted in &args.datastores {
