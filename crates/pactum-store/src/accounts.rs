@@ -1,7 +1,9 @@
-//! Admin users: email, Argon2id password hash, one [`Role`]; and login with a lock-out that is kept
-//! in the store, so it holds across restarts and server instances.
+//! Admin users: email, Argon2id password hash, one [`Role`]; and login with a per-account lock-out
+//! and a per-address rate limit that are kept in the store, so they hold across restarts and
+//! server instances.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use sqlx::Row;
 use crate::audit::{Actor, NewEntry, Target, append_in};
 use crate::clock::Timestamp;
 use crate::error::StoreError;
+use crate::rate_limits::hit;
 use crate::{Inner, Store, with_pool, with_tx};
 
 /// Fewest characters in a password.
@@ -199,6 +202,57 @@ impl Default for LockoutPolicy {
     }
 }
 
+/// How many login attempts one client address may make: at most `per_ip` per `window`.
+///
+/// Every attempt counts, not only failures, and a success does not reset the count:
+/// - the attempt is counted atomically *before* the password is checked, so a burst of parallel
+///   guesses cannot slip past the limit while their Argon2 checks run (counting failures means
+///   counting after the check, which leaves exactly that window open);
+/// - a success that reset the count would let an attacker holding any one valid account clear its
+///   address's allowance between guesses at other accounts;
+/// - it also bounds the Argon2 work (CPU and memory) one address can make the server do.
+///
+/// The cost is that admins behind one address (an office NAT) share the allowance; the default
+/// is generous for people and small for password guessing. Windows are fixed (see the
+/// `rate_limits` table), so a burst across a window boundary may reach twice `per_ip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Attempts per client address per window; 0 refuses every attempt that names an address.
+    pub per_ip: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+impl Default for LoginLimits {
+    /// 20 attempts per address per 15 minutes.
+    fn default() -> Self {
+        LoginLimits {
+            per_ip: 20,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The rate-limit bucket of a client address: `login:ip:` and the SHA-256 of the address (the
+/// table holds no address in clear). IPv6 addresses count per /64 (what one subscriber is
+/// usually given, so that hopping between its addresses gains nothing), and IPv4-mapped IPv6
+/// addresses as their IPv4 address. Text that is not an address is hashed as given.
+fn login_ip_bucket(client_ip: &str) -> String {
+    let client_ip = client_ip.trim();
+    let key = match client_ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => client_ip.to_owned(),
+    };
+    format!("login:ip:{}", hex::encode(Sha256::digest(key.as_bytes())))
+}
+
 /// The result of a login attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
@@ -210,6 +264,12 @@ pub enum LoginOutcome {
     Locked {
         /// When attempts are accepted again.
         until: Timestamp,
+    },
+    /// Too many attempts from the client's address ([`LoginLimits`]): neither the account nor the
+    /// password was looked at.
+    RateLimited {
+        /// How long until the address's window ends.
+        retry_after: Duration,
     },
 }
 
@@ -388,12 +448,58 @@ impl Store {
         })
     }
 
-    /// Checks a login and keeps the failure counters: `max_failures` failures within the window
-    /// lock the account (known or not) for the lock-out period, during which no password is
-    /// checked. Failures and lock-outs are audited against the user's id when the email is known;
-    /// a success clears the counter and is audited as `auth.login`.
-    #[tracing::instrument(skip_all)]
+    /// Checks a login with no client address (no per-address limit): see [`Store::login_from`].
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginOutcome, StoreError> {
+        self.login_from(email, password, None).await
+    }
+
+    /// Checks a login from `client_ip` (the connection's address, `None` when unknown, as on the
+    /// command line) and keeps the counters.
+    ///
+    /// First the address: each attempt takes one of its [`LoginLimits`] allowance (in the
+    /// `rate_limits` table, bucket `login:ip:` + SHA-256); with the allowance used up the answer is
+    /// [`LoginOutcome::RateLimited`] whatever the account and password, and `auth.login_rate_limited`
+    /// is appended (by `system`, with no address, email or user id: neither was looked up).
+    ///
+    /// Then the account: `max_failures` failures within the window lock the account (known or not)
+    /// for the lock-out period, during which no password is checked. Failures and lock-outs are
+    /// audited against the user's id when the email is known; a success clears the account's
+    /// counter (not the address's) and is audited as `auth.login`.
+    #[tracing::instrument(skip_all)]
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        client_ip: Option<&str>,
+    ) -> Result<LoginOutcome, StoreError> {
+        if let Some(client_ip) = client_ip
+            && let Some(retry_after) = self.take_login_attempt(client_ip).await?
+        {
+            return Ok(LoginOutcome::RateLimited { retry_after });
+        }
+        self.check_login(email, password).await
+    }
+
+    /// Takes one attempt from `client_ip`'s allowance, committed before any password is checked.
+    /// Returns how long to wait when the allowance is used up (and audits the refusal).
+    async fn take_login_attempt(&self, client_ip: &str) -> Result<Option<Duration>, StoreError> {
+        let limits = self.inner.login_limits;
+        let bucket = login_ip_bucket(client_ip);
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let refused = hit(&mut tx, now, &bucket, limits.per_ip, limits.window).await?;
+        if let Some(retry_after) = refused {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let entry = NewEntry::new(Actor::System, "auth.login_rate_limited", None)
+                .with_details(json!({ "retry_after_secs": seconds }));
+            append_in(&mut tx, now, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(refused)
+    }
+
+    /// The account half of [`Store::login_from`]: lock-out, password, audit.
+    async fn check_login(&self, email: &str, password: &str) -> Result<LoginOutcome, StoreError> {
         // An unparsable address still counts failures, under its own key.
         let email = EmailAddress::parse(email)
             .unwrap_or_else(|_| EmailAddress(email.trim().to_lowercase()));
@@ -531,6 +637,30 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} is rejected");
         }
+    }
+
+    #[test]
+    fn login_buckets_hash_the_address_and_group_ipv6_by_64() {
+        let v4 = login_ip_bucket("192.0.2.7");
+        assert!(v4.starts_with("login:ip:"));
+        assert_eq!(v4.len(), "login:ip:".len() + 64);
+        assert!(!v4.contains("192.0.2.7"), "no address in clear");
+        assert_eq!(login_ip_bucket(" 192.0.2.7 "), v4);
+        assert_eq!(
+            login_ip_bucket("::ffff:192.0.2.7"),
+            v4,
+            "IPv4-mapped is IPv4"
+        );
+        assert_ne!(login_ip_bucket("192.0.2.8"), v4);
+        assert_eq!(
+            login_ip_bucket("2001:db8:1:2::1"),
+            login_ip_bucket("2001:db8:1:2:ffff:eeee:dddd:cccc"),
+            "one /64 is one client"
+        );
+        assert_ne!(
+            login_ip_bucket("2001:db8:1:2::1"),
+            login_ip_bucket("2001:db8:1:3::1")
+        );
     }
 
     #[test]

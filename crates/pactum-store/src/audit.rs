@@ -40,16 +40,21 @@ pub enum Actor {
     User(i64),
     /// An API token, by internal id.
     Token(i64),
+    /// The data subject: the person a data-subject request is about, acting through the public
+    /// privacy centre (submitting, verifying, downloading). Unauthenticated beyond the request's
+    /// capability, so never named: entries by the subject target the request by internal id.
+    Subject,
 }
 
 impl fmt::Display for Actor {
-    /// The stored form: `system`, `cli`, `user:ID` or `token:ID`.
+    /// The stored form: `system`, `cli`, `user:ID`, `token:ID` or `subject`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::System => f.write_str("system"),
             Actor::Cli => f.write_str("cli"),
             Actor::User(id) => write!(f, "user:{id}"),
             Actor::Token(id) => write!(f, "token:{id}"),
+            Actor::Subject => f.write_str("subject"),
         }
     }
 }

@@ -125,6 +125,37 @@ pub enum StoreError {
     /// A job or schedule to enqueue is malformed (kind, name, key, attempts or interval).
     #[error("invalid job: {0}")]
     InvalidJob(&'static str),
+    /// A data-subject request (or part of one: identity, details, deadline, decision) is
+    /// malformed.
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// A name is not one of the known values of its kind (a request kind, status, channel or
+    /// subject flag).
+    #[error("unknown {what} {value:?}")]
+    UnknownName {
+        /// What kind of name (`request kind`, `request status`, ...).
+        what: &'static str,
+        /// The name given.
+        value: String,
+    },
+    /// Too many requests (or verification attempts) from one person or address in the current
+    /// window: try again after `retry_after`.
+    #[error("too many requests: try again in {} seconds", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// How long until the window ends.
+        retry_after: std::time::Duration,
+    },
+    /// The data-subject request is not in a state that allows this step (for example deciding a
+    /// request that is not awaiting a decision).
+    #[error("request {id} is {status}: it cannot be {action}")]
+    RequestState {
+        /// The request's internal id.
+        id: i64,
+        /// Its current status.
+        status: crate::requests::RequestStatus,
+        /// The step refused (`approved`, `rejected`, `completed`).
+        action: &'static str,
+    },
     /// The job's lease was lost: another worker claimed it after the lease expired, or it is no
     /// longer running. The caller must stop working on it; its result is not recorded.
     #[error("the lease on job {id} was lost")]

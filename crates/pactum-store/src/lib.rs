@@ -9,7 +9,7 @@
 //! - [`audit`]: the append-only, hash-chained audit log ([`Store::audit_append`],
 //!   [`Store::audit_verify`], [`Store::audit_export`]).
 //! - [`accounts`]: admin users with Argon2id passwords, [`accounts::Role`]s and login lock-out
-//!   ([`Store::create_user`], [`Store::login`]).
+//!   and per-address login rate limits ([`Store::create_user`], [`Store::login_from`]).
 //! - [`tokens`]: API tokens (`pct_...`), shown once and stored as SHA-256
 //!   ([`Store::create_token`], [`Store::authenticate_token`]).
 //! - [`sessions`]: admin console sessions (cookie secret stored as SHA-256, expiry, idle
@@ -17,6 +17,12 @@
 //! - [`secrets`]: secrets encrypted at rest (envelope encryption with XChaCha20-Poly1305 under a
 //!   key-encryption key from a file or the environment) ([`Store::put_secret`],
 //!   [`Store::get_secret`], [`Store::rotate_key`]).
+//! - [`jobs`]: the durable job queue and recurring schedules ([`Store::enqueue`],
+//!   [`Store::claim`], [`jobs::Worker`]).
+//! - [`requests`]: data-subject requests as the server receives them: intake with rate limits,
+//!   verification by one-time code or magic link, decisions, completion with a downloadable
+//!   package, and subject flags ([`Store::create_request`], [`Store::verify_request_code`],
+//!   [`Store::decide_request`], [`Store::complete_request`], [`Store::download_package`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -52,6 +58,8 @@ pub mod clock;
 pub mod error;
 pub mod jobs;
 mod migrate;
+mod rate_limits;
+pub mod requests;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
@@ -68,7 +76,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::accounts::{LockoutPolicy, PasswordParams};
+use crate::accounts::{LockoutPolicy, LoginLimits, PasswordParams};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::error::StoreError;
 
@@ -90,7 +98,8 @@ impl fmt::Display for Backend {
     }
 }
 
-/// How a [`Store`] is opened: pool size, clock, password hashing cost and lock-out policy.
+/// How a [`Store`] is opened: pool size, clock, password hashing cost, lock-out policy and login
+/// rate limits.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Largest number of pooled connections (PostgreSQL and file SQLite; in-memory SQLite uses 1).
@@ -101,6 +110,8 @@ pub struct StoreOptions {
     pub password: PasswordParams,
     /// When repeated login failures lock an account out.
     pub lockout: LockoutPolicy,
+    /// How many login attempts one client address may make (see [`Store::login_from`]).
+    pub login_limits: LoginLimits,
 }
 
 impl Default for StoreOptions {
@@ -110,6 +121,7 @@ impl Default for StoreOptions {
             clock: Arc::new(SystemClock),
             password: PasswordParams::RECOMMENDED,
             lockout: LockoutPolicy::default(),
+            login_limits: LoginLimits::default(),
         }
     }
 }
@@ -126,6 +138,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     password: PasswordParams,
     lockout: LockoutPolicy,
+    login_limits: LoginLimits,
     /// A hash verified against when a login names no known user, so that both cases cost the same.
     dummy_hash: OnceLock<String>,
 }
@@ -259,6 +272,7 @@ impl Store {
                 clock: options.clock,
                 password: options.password,
                 lockout: options.lockout,
+                login_limits: options.login_limits,
                 dummy_hash: OnceLock::new(),
             }),
         };
@@ -382,6 +396,7 @@ mod tests {
         send(&store);
         let actor = audit::Actor::System;
         send_future(store.login("", ""));
+        send_future(store.login_from("", "", Some("192.0.2.1")));
         send_future(store.user(1));
         send_future(store.list_users());
         send_future(store.create_user(&actor, "", "", accounts::Role::Owner));
@@ -403,9 +418,62 @@ mod tests {
         let kek = secrets::Kek::generate().expect("random");
         let value = secrets::SecretValue::from("x");
         send_future(store.put_secret(&actor, &kek, "x", &value));
-        send_future(store.get_secret(&kek, "x"));
+        send_future(store.get_secret(&actor, &kek, "x"));
         send_future(store.list_secrets());
         send_future(store.delete_secret(&actor, "x"));
         send_future(store.rotate_key(&actor, &kek, &kek));
+
+        let limits = requests::RateLimits::default();
+        let new = requests::NewRequest {
+            kind: requests::RequestKind::Access,
+            regimes: Vec::new(),
+            identity_kind: String::new(),
+            identity_value: String::new(),
+            channel: requests::Channel::PrivacyCentre,
+            details: None,
+            deadline: requests::Deadline {
+                received_on: String::new(),
+                acknowledge_by: None,
+                legal_due: String::new(),
+                extended_due: None,
+                promised_due: None,
+                due_on: String::new(),
+                regime: String::new(),
+            },
+            client_ip: None,
+        };
+        send_future(store.create_request(&actor, &new, &limits));
+        send_future(store.resend_verification("", &limits));
+        send_future(store.verify_request_code("", "", None, &limits));
+        send_future(store.verify_request_link(""));
+        send_future(store.request_by_public_id(""));
+        send_future(store.request(1));
+        send_future(store.list_requests(true, 1));
+        send_future(store.decide_request(&actor, 1, &requests::Decision::Approve));
+        let completion = requests::Completion {
+            outcome: serde_json::Value::Null,
+            package: None,
+            package_lifetime: Duration::ZERO,
+        };
+        send_future(store.complete_request(&actor, 1, &completion));
+        send_future(store.complete_opt_out(&actor, 1));
+        send_future(store.download_package(""));
+        send_future(store.subject_flags("", ""));
+        send_future(store.purge_expired_packages());
+        send_future(store.purge_rate_limits());
+    }
+
+    /// A job handler completes a request inside the job's transaction: this only has to compile.
+    #[allow(dead_code)]
+    async fn completion_in_a_job_transaction_is_send(store: Store) {
+        fn send_future<T: Send>(_: T) {}
+        let completion = requests::Completion {
+            outcome: serde_json::Value::Null,
+            package: None,
+            package_lifetime: Duration::ZERO,
+        };
+        if let Ok(mut tx) = store.transaction().await {
+            send_future(store.complete_request_in(&mut tx, &audit::Actor::System, 1, &completion));
+        }
     }
 }

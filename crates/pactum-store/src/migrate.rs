@@ -44,6 +44,11 @@ const SQLITE: &[Migration] = &[
         name: "secrets",
         sql: include_str!("../migrations/sqlite/0004_secrets.sql"),
     },
+    Migration {
+        version: 5,
+        name: "requests",
+        sql: include_str!("../migrations/sqlite/0005_requests.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -66,6 +71,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "secrets",
         sql: include_str!("../migrations/postgres/0004_secrets.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "requests",
+        sql: include_str!("../migrations/postgres/0005_requests.sql"),
     },
 ];
 

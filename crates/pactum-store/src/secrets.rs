@@ -21,7 +21,7 @@
 //! store
 //!     .put_secret(&Actor::Cli, &kek, "erasure.hash_key", &SecretValue::from("s3cret"))
 //!     .await?;
-//! let value = store.get_secret(&kek, "erasure.hash_key").await?;
+//! let value = store.get_secret(&Actor::Cli, &kek, "erasure.hash_key").await?;
 //! assert_eq!(value.expose(), b"s3cret");
 //! # Ok(())
 //! # }
@@ -32,6 +32,8 @@
 //! - Every secret is sealed under the same KEK: a put with another key is refused, and rotation
 //!   moves all of them at once.
 //! - Audit entries name the secret (and key ids), never its value.
+//! - Every read of a value is audited (`secret.read`, by its actor) in the same transaction as
+//!   the read: a value whose entry cannot be committed is not returned.
 
 use std::fmt;
 use std::io::Write as _;
@@ -606,18 +608,30 @@ impl Store {
         })
     }
 
-    /// The value of secret `name`, opened with `kek`. Fails with [`SecretError::WrongKey`] (naming
-    /// both key ids) if it was sealed with another key, and with [`SecretError::Tampered`] if the
-    /// stored bytes do not open: nothing is ever returned that was not sealed under this name.
+    /// The value of secret `name`, opened with `kek`, read on behalf of `actor`. Fails with
+    /// [`SecretError::WrongKey`] (naming both key ids) if it was sealed with another key, and with
+    /// [`SecretError::Tampered`] if the stored bytes do not open: nothing is ever returned that was
+    /// not sealed under this name.
+    ///
+    /// A successful read appends `secret.read` (the actor, the secret's name and the key id; never
+    /// the value) in the same transaction, and the value is returned only once that entry is
+    /// committed. A read that fails discloses nothing and appends nothing.
     #[tracing::instrument(skip_all)]
-    pub async fn get_secret(&self, kek: &Kek, name: &str) -> Result<SecretValue, SecretError> {
+    pub async fn get_secret(
+        &self,
+        actor: &Actor,
+        kek: &Kek,
+        name: &str,
+    ) -> Result<SecretValue, SecretError> {
         validate_name(name)?;
-        let row: Option<(i64, String, Vec<u8>, Vec<u8>)> = with_pool!(self, pool => {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<(i64, String, Vec<u8>, Vec<u8>)> = with_tx!(&mut tx, conn => {
             match sqlx::query(
                 "SELECT format, key_id, wrapped_key, ciphertext FROM secrets WHERE name = $1",
             )
             .bind(name)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(StoreError::from)?
             {
@@ -648,6 +662,10 @@ impl Store {
                     key: kek.id.clone(),
                 }
             })?;
+        let entry = NewEntry::new(*actor, "secret.read", Some(Target::new("secret", name)))
+            .with_details(json!({ "key_id": kek.id.as_str() }));
+        append_in(&mut tx, now, &entry).await?;
+        tx.commit().await?;
         Ok(SecretValue(value))
     }
 

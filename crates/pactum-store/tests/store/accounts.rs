@@ -1,4 +1,4 @@
-//! Admin users and login lock-out, with their audit entries.
+//! Admin users, login lock-out and per-address login limits, with their audit entries.
 
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use pactum_store::error::StoreError;
 
 use crate::both;
 use crate::support::manual_clock;
+
+const IP: &str = "192.0.2.7";
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -188,5 +190,130 @@ both! {
             store.login("ghost@example.com", PASSWORD).await.expect("runs"),
             LoginOutcome::Locked { .. }
         ));
+    }
+
+    async fn one_address_is_limited_across_accounts(db: &TestDb) {
+        let clock = manual_clock();
+        let store = db.open_with_clock(clock.clone()).await;
+        let a = store
+            .create_user(&Actor::Cli, "a@example.com", PASSWORD, Role::Owner)
+            .await
+            .expect("creates");
+        let b = store
+            .create_user(&Actor::Cli, "b@example.com", PASSWORD, Role::Analyst)
+            .await
+            .expect("creates");
+        // The test limit: 4 attempts per address per 10 minutes, spread over several accounts so
+        // that no account reaches its own lock-out (3 failures).
+        for email in ["a@example.com", "a@example.com", "ghost@example.com", "b@example.com"] {
+            assert_eq!(
+                store.login_from(email, "wrong password!!", Some(IP)).await.expect("runs"),
+                LoginOutcome::InvalidCredentials
+            );
+        }
+        // The clock sits on a window boundary: the whole window is left.
+        let limited = LoginOutcome::RateLimited { retry_after: Duration::from_secs(600) };
+        assert_eq!(
+            store.login_from("b@example.com", PASSWORD, Some(IP)).await.expect("runs"),
+            limited,
+            "refused even with the right password for another account"
+        );
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            store.login_from("a@example.com", PASSWORD, Some(&format!(" {IP} "))).await.expect("runs"),
+            LoginOutcome::RateLimited { retry_after: Duration::from_secs(540) }
+        );
+        // Another address, and a login with no address, are not affected.
+        assert_eq!(
+            store.login_from("b@example.com", PASSWORD, Some("192.0.2.8")).await.expect("runs"),
+            LoginOutcome::Success(b.clone())
+        );
+        assert_eq!(
+            store.login("a@example.com", PASSWORD).await.expect("runs"),
+            LoginOutcome::Success(a.clone())
+        );
+
+        // Once the window has passed, the address may try again.
+        clock.advance(Duration::from_secs(540));
+        assert_eq!(
+            store.login_from("b@example.com", PASSWORD, Some(IP)).await.expect("runs"),
+            LoginOutcome::Success(b)
+        );
+
+        let entries = store.audit_entries(0, 100).await.expect("lists");
+        let refusals: Vec<(String, Option<String>, Option<String>, String)> = entries
+            .iter()
+            .filter(|e| e.action == "auth.login_rate_limited")
+            .map(|e| (e.actor.clone(), e.target_kind.clone(), e.target_id.clone(), e.details.clone()))
+            .collect();
+        assert_eq!(
+            refusals,
+            [
+                ("system".to_owned(), None, None, r#"{"retry_after_secs":600}"#.to_owned()),
+                ("system".to_owned(), None, None, r#"{"retry_after_secs":540}"#.to_owned()),
+            ]
+        );
+        let mut export = Vec::new();
+        store.audit_export(&mut export).await.expect("exports");
+        let export = String::from_utf8(export).expect("UTF-8");
+        assert!(!export.contains("192.0.2"), "no address in the audit log");
+        assert!(!export.contains("example.com"), "no email address in the audit log");
+        assert!(store.audit_verify().await.expect("verify").is_intact());
+    }
+
+    async fn the_address_limit_holds_across_restarts_and_instances(db: &TestDb) {
+        let clock = manual_clock();
+        let first = db.open_with_clock(clock.clone()).await;
+        let second = db.open_with_clock(clock.clone()).await;
+        first
+            .create_user(&Actor::Cli, "a@example.com", PASSWORD, Role::Owner)
+            .await
+            .expect("creates");
+        // Two attempts through each of two instances on the same database: 4 in all.
+        for store in [&first, &second, &first, &second] {
+            assert!(matches!(
+                store.login_from("a@example.com", PASSWORD, Some(IP)).await.expect("runs"),
+                LoginOutcome::Success(_)
+            ));
+        }
+        assert!(matches!(
+            first.login_from("a@example.com", PASSWORD, Some(IP)).await.expect("runs"),
+            LoginOutcome::RateLimited { .. }
+        ));
+        first.close().await;
+        second.close().await;
+
+        // A restart keeps the count.
+        let store = db.open_with_clock(clock.clone()).await;
+        assert!(matches!(
+            store.login_from("a@example.com", PASSWORD, Some(IP)).await.expect("runs"),
+            LoginOutcome::RateLimited { .. }
+        ));
+        clock.advance(Duration::from_secs(600));
+        assert!(matches!(
+            store.login_from("a@example.com", PASSWORD, Some(IP)).await.expect("runs"),
+            LoginOutcome::Success(_)
+        ));
+    }
+
+    async fn parallel_attempts_never_exceed_the_address_limit(db: &TestDb) {
+        let store = db.open_with_clock(manual_clock()).await;
+        store
+            .create_user(&Actor::Cli, "a@example.com", PASSWORD, Role::Owner)
+            .await
+            .expect("creates");
+        let attempts = (0..12).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.login_from("a@example.com", PASSWORD, Some(IP)).await })
+        });
+        let mut limited = 0;
+        for attempt in futures_util::future::join_all(attempts).await {
+            match attempt.expect("the task runs").expect("runs") {
+                LoginOutcome::RateLimited { .. } => limited += 1,
+                LoginOutcome::Success(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(limited, 8, "exactly 4 of 12 attempts get through");
     }
 }

@@ -7,6 +7,7 @@ mod audit;
 mod job_processes;
 mod jobs;
 mod open;
+mod requests;
 mod secrets;
 mod sessions;
 mod tokens;

@@ -26,7 +26,7 @@ async fn put(store: &Store, kek: &Kek, name: &str, value: &str) {
 }
 
 async fn get(store: &Store, kek: &Kek, name: &str) -> Result<String, SecretError> {
-    let value = store.get_secret(kek, name).await?;
+    let value = store.get_secret(&Actor::Cli, kek, name).await?;
     Ok(String::from_utf8(value.expose().to_vec()).expect("the test values are UTF-8"))
 }
 
@@ -138,7 +138,7 @@ both! {
         // Binary values survive as they are.
         let binary = SecretValue::from(vec![0u8, 255, 10, 13, 0]);
         store.put_secret(&Actor::Cli, &key, "crm.token", &binary).await.expect("stores");
-        assert_eq!(store.get_secret(&key, "crm.token").await.expect("opens"), binary);
+        assert_eq!(store.get_secret(&Actor::Cli, &key, "crm.token").await.expect("opens"), binary);
 
         clock.advance(Duration::from_secs(60));
         let updated = store
@@ -165,7 +165,7 @@ both! {
 
         store.delete_secret(&Actor::Cli, "crm.token").await.expect("deletes");
         assert!(matches!(
-            store.get_secret(&key, "crm.token").await,
+            store.get_secret(&Actor::Cli, &key, "crm.token").await,
             Err(SecretError::NotFound(name)) if name == "crm.token"
         ));
         assert!(matches!(
@@ -222,7 +222,7 @@ both! {
         let wrong = kek();
         put(&store, &right, "erasure.hash_key", PLAIN).await;
 
-        let err = store.get_secret(&wrong, "erasure.hash_key").await.expect_err("refused");
+        let err = store.get_secret(&Actor::Cli, &wrong, "erasure.hash_key").await.expect_err("refused");
         assert_eq!(
             err.to_string(),
             format!("secrets were sealed with key {}, the key given is {}", right.id(), wrong.id())
@@ -242,7 +242,7 @@ both! {
 
         // A key id forged onto the row does not help: the wrapped key still does not open.
         db.exec(&format!("UPDATE secrets SET key_id = '{}'", wrong.id())).await.expect("edits");
-        let err = store.get_secret(&wrong, "erasure.hash_key").await.expect_err("refused");
+        let err = store.get_secret(&Actor::Cli, &wrong, "erasure.hash_key").await.expect_err("refused");
         assert!(matches!(&err, SecretError::Tampered { name, .. } if name == "erasure.hash_key"), "{err:?}");
     }
 
@@ -272,7 +272,7 @@ both! {
         };
         db.exec(&swap("ciphertext")).await.expect("swaps");
         for name in ["alpha", "beta"] {
-            let err = store.get_secret(&key, name).await.expect_err("refused");
+            let err = store.get_secret(&Actor::Cli, &key, name).await.expect_err("refused");
             assert!(matches!(&err, SecretError::Tampered { name: n, .. } if n == name), "{err:?}");
         }
         db.exec(&swap("ciphertext")).await.expect("swaps back");
@@ -282,7 +282,7 @@ both! {
         // each to its own name.
         db.exec(&swap("wrapped_key,ciphertext")).await.expect("swaps");
         for name in ["alpha", "beta"] {
-            let err = store.get_secret(&key, name).await.expect_err("refused");
+            let err = store.get_secret(&Actor::Cli, &key, name).await.expect_err("refused");
             assert_eq!(
                 err.to_string(),
                 format!(
@@ -300,7 +300,7 @@ both! {
             Kind::Postgres => "UPDATE secrets SET ciphertext = set_byte(ciphertext, 30, get_byte(ciphertext, 30) # 1) WHERE name = 'beta'",
         };
         db.exec(flip).await.expect("edits");
-        assert!(matches!(store.get_secret(&key, "beta").await, Err(SecretError::Tampered { .. })));
+        assert!(matches!(store.get_secret(&Actor::Cli, &key, "beta").await, Err(SecretError::Tampered { .. })));
         assert_eq!(get(&store, &key, "alpha").await.expect("untouched"), "value of alpha");
     }
 
@@ -334,10 +334,10 @@ both! {
 
         // The old key is refused by id, and cannot open the re-wrapped keys even if the ids are
         // forged back.
-        let err = store.get_secret(&old, "a.one").await.expect_err("refused");
+        let err = store.get_secret(&Actor::Cli, &old, "a.one").await.expect_err("refused");
         assert_eq!(wrong_key(err), (new.id().clone(), old.id().clone()));
         db.exec(&format!("UPDATE secrets SET key_id = '{}'", old.id())).await.expect("edits");
-        assert!(matches!(store.get_secret(&old, "a.one").await, Err(SecretError::Tampered { .. })));
+        assert!(matches!(store.get_secret(&Actor::Cli, &old, "a.one").await, Err(SecretError::Tampered { .. })));
         db.exec(&format!("UPDATE secrets SET key_id = '{}'", new.id())).await.expect("edits back");
 
         // All or nothing: one broken envelope stops the whole rotation and changes no row.
@@ -351,6 +351,51 @@ both! {
         assert_eq!(get(&store, &new, "c.three").await.expect("still opens"), PLAIN);
     }
 
+    async fn every_read_appends_one_entry_and_failed_reads_none(db: &TestDb) {
+        let store = db.open().await;
+        let key = kek();
+        put(&store, &key, "crm.token", PLAIN).await;
+        put(&store, &key, "other", "x").await;
+        let (before, _) = store.audit_head().await.expect("head");
+
+        let value = store
+            .get_secret(&Actor::Token(9), &key, "crm.token")
+            .await
+            .expect("opens");
+        assert_eq!(value.expose(), PLAIN.as_bytes());
+        let (after, _) = store.audit_head().await.expect("head");
+        assert_eq!(after, before + 1, "exactly one entry per read");
+        let entries = store.audit_entries(0, 100).await.expect("lists");
+        let last = entries.last().expect("an entry");
+        assert_eq!(
+            (last.actor.as_str(), last.action.as_str()),
+            ("token:9", "secret.read")
+        );
+        assert_eq!(
+            (last.target_kind.as_deref(), last.target_id.as_deref()),
+            (Some("secret"), Some("crm.token"))
+        );
+        assert_eq!(last.details, format!(r#"{{"key_id":"{}"}}"#, key.id()));
+        assert!(!last.details.contains(PLAIN));
+
+        // Reads that disclose nothing append nothing.
+        let err = store.get_secret(&Actor::Cli, &kek(), "crm.token").await.expect_err("wrong key");
+        assert!(matches!(err, SecretError::WrongKey { .. }), "{err:?}");
+        let err = store.get_secret(&Actor::Cli, &key, "missing").await.expect_err("no such secret");
+        assert!(matches!(err, SecretError::NotFound(_)), "{err:?}");
+        db.exec("UPDATE secrets SET ciphertext = (SELECT ciphertext FROM secrets WHERE name = 'crm.token') WHERE name = 'other'")
+            .await
+            .expect("tampering SQL runs");
+        let err = store.get_secret(&Actor::Cli, &key, "other").await.expect_err("tampered");
+        assert!(matches!(err, SecretError::Tampered { .. }), "{err:?}");
+        assert_eq!(store.audit_head().await.expect("head").0, after);
+
+        // A second read is a second entry, and the chain holds.
+        get(&store, &key, "crm.token").await.expect("opens again");
+        assert_eq!(store.audit_head().await.expect("head").0, after + 1);
+        assert!(store.audit_verify().await.expect("verifies").is_intact());
+    }
+
     async fn audit_entries_name_the_secret_only(db: &TestDb) {
         let store = db.open().await;
         let old = kek();
@@ -360,7 +405,7 @@ both! {
             .put_secret(&Actor::User(3), &old, "erasure.hash_key", &SecretValue::from("again"))
             .await
             .expect("replaces");
-        store.get_secret(&old, "erasure.hash_key").await.expect("opens");
+        store.get_secret(&Actor::User(7), &old, "erasure.hash_key").await.expect("opens");
         store.rotate_key(&Actor::Cli, &old, &new).await.expect("rotates");
         store.delete_secret(&Actor::Token(5), "erasure.hash_key").await.expect("deletes");
 
@@ -382,6 +427,7 @@ both! {
         assert_eq!(summary, [
             ("cli".into(), "secret.create".into(), secret().0, secret().1, format!(r#"{{"key_id":"{old_id}"}}"#)),
             ("user:3".into(), "secret.update".into(), secret().0, secret().1, format!(r#"{{"key_id":"{old_id}"}}"#)),
+            ("user:7".into(), "secret.read".into(), secret().0, secret().1, format!(r#"{{"key_id":"{old_id}"}}"#)),
             ("cli".into(), "secret.rotate_key".into(), None, None,
                 format!(r#"{{"new_key_id":"{new_id}","old_key_id":"{old_id}","secrets":1}}"#)),
             ("token:5".into(), "secret.delete".into(), secret().0, secret().1, "{}".into()),

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use pactum_store::accounts::{LockoutPolicy, PasswordParams};
+use pactum_store::accounts::{LockoutPolicy, LoginLimits, PasswordParams};
 use pactum_store::clock::{Clock, ManualClock, SystemClock, Timestamp};
 use pactum_store::{Store, StoreOptions};
 use sqlx::Connection;
@@ -98,7 +98,8 @@ impl TestDb {
         }
     }
 
-    /// Options for tests: cheap password hashing, the given clock, a small lock-out policy.
+    /// Options for tests: cheap password hashing, the given clock, a small lock-out policy and a
+    /// small per-address login limit (4 attempts per 10 minutes).
     pub fn options(clock: Arc<dyn Clock>) -> StoreOptions {
         StoreOptions {
             max_connections: 5,
@@ -108,6 +109,10 @@ impl TestDb {
                 max_failures: 3,
                 window: std::time::Duration::from_secs(600),
                 lockout: std::time::Duration::from_secs(900),
+            },
+            login_limits: LoginLimits {
+                per_ip: 4,
+                window: std::time::Duration::from_secs(600),
             },
         }
     }

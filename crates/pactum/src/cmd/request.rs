@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use pactum_domain::model::IdentityKind;
 use pactum_store::SQLITE_FILE_NAME;
+use pactum_store::audit::Actor;
 use pactum_store::secrets::{ERASURE_HASH_KEY, SecretError};
 
 use crate::cli::MapArg;
@@ -168,7 +169,8 @@ async fn erasure_hash_key(args: &RunArgs) -> anyhow::Result<Option<Vec<u8>>> {
         return Ok(from_env());
     }
     let store = args.store.open(false).await?;
-    let secret = store.get_secret(&kek, ERASURE_HASH_KEY).await;
+    // An operator on the command line reads it: audited as `secret.read` by `cli`.
+    let secret = store.get_secret(&Actor::Cli, &kek, ERASURE_HASH_KEY).await;
     store.close().await;
     match secret {
         Ok(value) => {
