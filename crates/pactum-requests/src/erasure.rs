@@ -77,7 +77,7 @@ pub struct ErasureResult {
 pub async fn erase(
     map: &DataMap,
     identities: &[(IdentityKind, String)],
-    url_of: &dyn Fn(&str) -> Option<String>,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
     options: &ErasureOptions,
 ) -> Result<ErasureResult, RequestError> {
     erase_with(
@@ -95,7 +95,7 @@ pub async fn erase_with(
     connections: &mut Connections,
     map: &DataMap,
     identities: &[(IdentityKind, String)],
-    url_of: &dyn Fn(&str) -> Option<String>,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
     options: &ErasureOptions,
 ) -> Result<ErasureResult, RequestError> {
     let mut collected = collect(connections, map, identities, url_of).await?;
@@ -278,7 +278,17 @@ pub async fn erase_with(
     }
     for (datastore, list) in changes {
         let store = connections.get(map, &datastore, url_of).await?;
-        let ops: Vec<RowErasure> = list.iter().map(|(_, c)| c.clone()).collect();
+        let ops: Vec<RowErasure> = list
+            .iter()
+            .map(|(coll_ref, c)| {
+                let mut op = c.clone();
+                if let Some(coll) = super::collection(map, coll_ref) {
+                    op.collection =
+                        super::collection_name(store, &coll_ref.collection, coll).to_owned();
+                }
+                op
+            })
+            .collect();
         match store.erase(&ops).await {
             Ok(counts) => {
                 for ((coll_ref, _), n) in list.iter().zip(counts) {
@@ -322,7 +332,7 @@ async fn referenced_by_others(
     fields: &[&String],
     found: &[(CollectionRef, FoundRows)],
     connections: &mut Connections,
-    url_of: &dyn Fn(&str) -> Option<String>,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<bool, RequestError> {
     let catalog = Catalog::new(map);
     for (ds_key, ds) in &map.datastores {
@@ -346,7 +356,7 @@ async fn referenced_by_others(
                         return Ok(true);
                     };
                     let referrer_fields: Vec<String> = coll.fields.keys().cloned().collect();
-                    let name = coll.key.as_deref().unwrap_or(c_key);
+                    let name = super::collection_name(store, c_key, coll);
                     let referrers = store
                         .find(name, &referrer_fields, f_key, &[value])
                         .await

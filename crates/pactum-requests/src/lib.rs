@@ -108,7 +108,7 @@ impl Connections {
         &mut self,
         map: &DataMap,
         key: &str,
-        url_of: &dyn Fn(&str) -> Option<String>,
+        url_of: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<&mut Datastore, RequestError> {
         if !self.stores.contains_key(key) {
             let reason = match map
@@ -145,7 +145,7 @@ impl Connections {
 pub async fn access(
     map: &DataMap,
     identities: &[(IdentityKind, String)],
-    url_of: &dyn Fn(&str) -> Option<String>,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<AccessResult, RequestError> {
     access_with(&mut Connections::default(), map, identities, url_of).await
 }
@@ -155,7 +155,7 @@ pub async fn access_with(
     connections: &mut Connections,
     map: &DataMap,
     identities: &[(IdentityKind, String)],
-    url_of: &dyn Fn(&str) -> Option<String>,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<AccessResult, RequestError> {
     let collected = collect(connections, map, identities, url_of).await?;
     let mut result = AccessResult {
@@ -192,11 +192,24 @@ fn collection<'m>(
         .and_then(|d| d.collections.get(&c.collection))
 }
 
+/// The name a collection goes by in its datastore: its key pattern on a Redis connection, its key
+/// in the map on a SQL one (a Redis datastore's collections served as SQL tables, as the demo does).
+fn collection_name<'a>(
+    store: &Datastore,
+    key: &'a str,
+    coll: &'a pactum_domain::model::Collection,
+) -> &'a str {
+    match store {
+        Datastore::Redis(_) => coll.key.as_deref().unwrap_or(key),
+        Datastore::Sql(_) => key,
+    }
+}
+
 async fn collect(
     connections: &mut Connections,
     map: &DataMap,
     identities: &[(IdentityKind, String)],
-    url_of: &dyn Fn(&str) -> Option<String>,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Collected, RequestError> {
     if identities.is_empty() {
         return Err(RequestError::NoIdentity);
@@ -270,7 +283,7 @@ async fn collect(
                 continue;
             };
             let fields: Vec<String> = coll.fields.keys().cloned().collect();
-            let name = coll.key.as_deref().unwrap_or(&step.collection.collection);
+            let name = collection_name(store, &step.collection.collection, coll);
             let found = store
                 .find(name, &fields, &step.field, &wanted)
                 .await

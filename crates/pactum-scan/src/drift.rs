@@ -268,8 +268,12 @@ fn find_collection<'m>(
 }
 
 /// A scanned collection is the map's collection when the names match (ignoring a `public.` schema), or,
-/// for Redis, when the map's key pattern (`session:{user_id}`) generalises to the scanned pattern.
+/// for Redis, when the map's key pattern (`session:{user_id}`) generalises to the scanned pattern. A
+/// Redis datastore's collections served as SQL tables (the demo's) match by name.
 fn find_collection_key(key: &str, collection: &Collection, scanned: &str) -> bool {
+    if scanned == key || scanned.strip_prefix("public.") == Some(key) {
+        return true;
+    }
     if let Some(pattern) = &collection.key {
         let mut generic = String::with_capacity(pattern.len());
         let mut in_placeholder = false;
@@ -286,7 +290,7 @@ fn find_collection_key(key: &str, collection: &Collection, scanned: &str) -> boo
         }
         return scanned == generic || scanned.ends_with(&generic);
     }
-    scanned == key || scanned.strip_prefix("public.") == Some(key)
+    false
 }
 
 #[cfg(test)]
@@ -433,6 +437,9 @@ mod tests {
         assert!(find_collection_key("sessions", &c, "session:*"));
         assert!(find_collection_key("sessions", &c, "app1:session:*"));
         assert!(!find_collection_key("sessions", &c, "cart:*"));
+        // The same collection served as a SQL table (the demo's SQLite files) goes by its map key.
+        assert!(find_collection_key("sessions", &c, "sessions"));
+        assert!(!find_collection_key("sessions", &c, "session"));
         let t = Collection::default();
         assert!(find_collection_key("orders", &t, "public.orders"));
         assert!(!find_collection_key("orders", &t, "sales.orders"));
