@@ -50,6 +50,7 @@ impl utoipa::Modify for BearerAuth {
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::admin_api::routes())
+        .merge(crate::requests_api::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(notice))

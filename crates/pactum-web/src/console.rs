@@ -28,6 +28,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::log_store_error;
+use crate::privacy_centre::ClientIp;
 
 /// The session cookie's name over plain HTTP.
 pub const SESSION_COOKIE: &str = "pactum_session";
@@ -81,6 +82,24 @@ pub const CONSOLE_PAGES: &[ConsolePage] = &[
         path: "/admin",
         public: false,
         handler: || get(console),
+    },
+    ConsolePage {
+        method: "GET",
+        path: "/admin/requests",
+        public: false,
+        handler: || get(requests_page),
+    },
+    ConsolePage {
+        method: "GET",
+        path: "/admin/requests/{id}",
+        public: false,
+        handler: || get(request_page),
+    },
+    ConsolePage {
+        method: "POST",
+        path: "/admin/requests/{id}/decision",
+        public: false,
+        handler: || post(decide),
     },
 ];
 
@@ -143,7 +162,7 @@ fn clear_cookie(secure: bool) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -159,7 +178,7 @@ fn escape(text: &str) -> String {
 }
 
 /// A whole console page; pages are never cached (they show who is signed in and what they see).
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -173,10 +192,10 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
          table{{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.95rem}}\
          th,td{{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line)}}th{{color:var(--muted);font-weight:600}}\
          label{{display:block;margin:.9rem 0 .25rem;font-weight:600}}\
-         input{{font:inherit;padding:.5rem .6rem;width:22rem;max-width:100%;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}}\
+         input,select,textarea{{font:inherit;padding:.5rem .6rem;width:22rem;max-width:100%;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}}\
          input:focus,button:focus{{outline:3px solid var(--accent);outline-offset:1px}}\
          button{{font:inherit;margin-top:1.2rem;padding:.5rem 1.2rem;border:0;border-radius:8px;background:var(--accent);color:#fff;cursor:pointer}}\
-         .error{{color:var(--bad)}}.ok{{color:var(--good)}}code{{word-break:break-all}}</style></head><body><main>\n{body}\n</main></body></html>\n",
+         .error,.overdue{{color:var(--bad)}}.ok{{color:var(--good)}}.due_soon{{color:#b54708;font-weight:600}}.overdue{{font-weight:700}}textarea{{width:32rem;height:6rem}}code{{word-break:break-all}}</style></head><body><main>\n{body}\n</main></body></html>\n",
         title = escape(title)
     );
     (
@@ -206,7 +225,7 @@ fn login_page(status: StatusCode, error: Option<&str>) -> Response {
     )
 }
 
-fn server_error(err: &StoreError) -> Response {
+pub(crate) fn server_error(err: &StoreError) -> Response {
     log_store_error(err);
     page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -226,15 +245,22 @@ struct LoginForm {
     password: String,
 }
 
+/// The sign-in form's submission. The connection's address goes to the store's per-address limit
+/// (never logged); every refusal reads the same [`LOGIN_FAILED`].
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
         return login_page(StatusCode::BAD_REQUEST, Some(LOGIN_FAILED));
     };
-    let outcome = match state.store.login(&form.email, &form.password).await {
+    let outcome = match state
+        .store
+        .login_from(&form.email, &form.password, ip.as_deref())
+        .await
+    {
         Ok(outcome) => outcome,
         Err(err) => return server_error(&err),
     };
@@ -264,13 +290,23 @@ async fn login(
         }
         LoginOutcome::Locked { until } => {
             let seconds = (until.as_millis() - state.store.now().as_millis()).max(0) / 1000 + 1;
-            let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, Some(LOGIN_FAILED));
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
+            too_many_attempts(&seconds.to_string())
+        }
+        LoginOutcome::RateLimited { retry_after } => {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            too_many_attempts(&seconds.max(1).to_string())
         }
     }
+}
+
+/// 429 with `Retry-After: seconds` and the one generic failure message, so a locked account and
+/// a rate-limited address say no more than a wrong password does.
+fn too_many_attempts(seconds: &str) -> Response {
+    let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, Some(LOGIN_FAILED));
+    if let Ok(value) = HeaderValue::from_str(seconds) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// A signed-in console user. Extracting it from a request without a live session answers with a
@@ -349,6 +385,11 @@ async fn render_console(state: &AppState, session: &ConsoleSession) -> Result<St
         escape(session.user.email.as_str()),
         session.user.role
     );
+    if principal.may(Permission::ReadRequests) {
+        html.push_str(
+            "<p><a href=\"/admin/requests\">Data-subject requests</a>: the queue by time left.</p>",
+        );
+    }
 
     if principal.may(Permission::ReadAudit) {
         let report = store.audit_verify().await?;
@@ -429,6 +470,263 @@ async fn render_console(state: &AppState, session: &ConsoleSession) -> Result<St
         html.push_str("</table><p>Create and revoke tokens with <code>pactum admin token</code> or the API (<code>POST /api/v1/admin/tokens</code>).</p>");
     }
     Ok(html)
+}
+
+fn forbidden() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        "<h1>Not for your role</h1><p><a href=\"/admin\">Back</a></p>",
+    )
+}
+
+/// The request queue: open requests by time left (overdue first), then the latest closed ones.
+/// Identities are masked; the read is audited.
+async fn requests_page(State(state): State<AppState>, session: ConsoleSession) -> Response {
+    let principal = session.principal();
+    if !principal.may(Permission::ReadRequests) {
+        return forbidden();
+    }
+    let result = async {
+        let requests = state.store.list_requests(true, 500).await?;
+        state
+            .store
+            .audit_append(
+                &NewEntry::new(principal.actor, "request.list", None)
+                    .with_details(json!({ "count": requests.len() })),
+            )
+            .await?;
+        Ok::<_, StoreError>(requests)
+    }
+    .await;
+    let requests = match result {
+        Ok(requests) => requests,
+        Err(err) => return server_error(&err),
+    };
+    let today = crate::requests::day_of(state.store.now());
+    let mut counts = [0usize; 3];
+    let mut rows = String::new();
+    for r in &requests {
+        let (left, urgency) = crate::requests::time_left(r, today);
+        let (class, when) = match (urgency, left) {
+            (crate::requests::Urgency::Overdue, Some(days)) => {
+                counts[0] += 1;
+                ("overdue", format!("overdue by {} days", -days))
+            }
+            (crate::requests::Urgency::Overdue, None) => ("overdue", "overdue".to_owned()),
+            (crate::requests::Urgency::DueSoon, Some(days)) => {
+                counts[1] += 1;
+                ("due_soon", format!("{days} days left"))
+            }
+            (crate::requests::Urgency::OnTrack, Some(days)) => {
+                counts[2] += 1;
+                ("on_track", format!("{days} days left"))
+            }
+            _ => ("closed", "closed".to_owned()),
+        };
+        rows.push_str(&format!(
+            "<tr class=\"{class}\" data-urgency=\"{class}\"><td><a href=\"/admin/requests/{id}\">#{id}</a></td><td>{kind}</td><td>{regimes}</td>\
+             <td>{identity}</td><td>{status}</td><td>{received}</td><td>{due}</td><td>{when}</td></tr>",
+            id = r.id,
+            kind = escape(r.kind.label()),
+            regimes = escape(&r.regimes.join(", ")),
+            identity = escape(&crate::requests::mask_identity(&r.identity_value)),
+            status = r.status.as_str(),
+            received = escape(&r.deadline.received_on),
+            due = escape(&r.deadline.due_on),
+        ));
+    }
+    let body = format!(
+        "<p><a href=\"/admin\">Admin</a></p><h1>Requests</h1>\
+         <p><span class=\"overdue\">{} overdue</span> · <span class=\"due_soon\">{} due within {} days</span> · {} on track. \
+         Requests waiting for the person to confirm their address are not listed.</p>\
+         <table><tr><th>#</th><th>request</th><th>law</th><th>person</th><th>status</th><th>received</th><th>due</th><th>time left</th></tr>{rows}</table>",
+        counts[0],
+        counts[1],
+        crate::requests::DUE_SOON_DAYS,
+        counts[2],
+    );
+    page(StatusCode::OK, "Requests", &body)
+}
+
+/// One request with the person's identity, its clocks, and the decision form. The read is audited.
+async fn request_page(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    let principal = session.principal();
+    if !principal.may(Permission::ReadRequests) {
+        return forbidden();
+    }
+    let request = match state.store.request(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "<h1>No such request</h1>",
+            );
+        }
+        Err(err) => return server_error(&err),
+    };
+    if let Err(err) = state
+        .store
+        .audit_append(&NewEntry::new(
+            principal.actor,
+            "request.read",
+            Some(pactum_store::audit::Target::new("request", request.id)),
+        ))
+        .await
+    {
+        return server_error(&err);
+    }
+    page(
+        StatusCode::OK,
+        "Request",
+        &request_html(&state, &request, &principal, None),
+    )
+}
+
+fn request_html(
+    state: &AppState,
+    r: &pactum_store::requests::Request,
+    principal: &Principal,
+    message: Option<&str>,
+) -> String {
+    let d = &r.deadline;
+    let (left, urgency) = crate::requests::time_left(r, crate::requests::day_of(state.store.now()));
+    let opt = |v: &Option<String>| v.as_deref().map_or("—".to_owned(), escape);
+    let mut html = format!(
+        "<p><a href=\"/admin/requests\">All requests</a></p><h1>Request #{id}: {kind}</h1>{message}<table>\
+         <tr><th>status</th><td id=\"status\">{status}</td></tr>\
+         <tr><th>person</th><td>{ikind} <code>{identity}</code></td></tr>\
+         <tr><th>law</th><td>{regimes}</td></tr><tr><th>channel</th><td>{channel}</td></tr>\
+         <tr><th>details</th><td>{details}</td></tr>\
+         <tr><th>received</th><td>{received}</td></tr><tr><th>acknowledge by</th><td>{ack}</td></tr>\
+         <tr><th>legal deadline</th><td>{legal}</td></tr><tr><th>with extension</th><td>{extended}</td></tr>\
+         <tr><th>promised</th><td>{promised}</td></tr>\
+         <tr><th>due (effective)</th><td class=\"{class}\">{due} ({left})</td></tr></table>",
+        id = r.id,
+        kind = escape(r.kind.label()),
+        message = message.map_or(String::new(), |m| format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            escape(m)
+        )),
+        status = r.status.as_str(),
+        ikind = escape(&r.identity_kind),
+        identity = escape(&r.identity_value),
+        regimes = escape(&r.regimes.join(", ")),
+        channel = r.channel.as_str(),
+        details = opt(&r.details),
+        received = escape(&d.received_on),
+        ack = opt(&d.acknowledge_by),
+        legal = escape(&d.legal_due),
+        extended = opt(&d.extended_due),
+        promised = opt(&d.promised_due),
+        due = escape(&d.due_on),
+        class = match urgency {
+            crate::requests::Urgency::Overdue => "overdue",
+            crate::requests::Urgency::DueSoon => "due_soon",
+            _ => "",
+        },
+        left = left.map_or("closed".to_owned(), |days| if days < 0 {
+            format!("overdue by {} days", -days)
+        } else {
+            format!("{days} days left")
+        }),
+    );
+    if let Some(reason) = &r.decision_reason {
+        html.push_str(&format!("<p>Reason given: {}</p>", escape(reason)));
+    }
+    if let Some(outcome) = &r.outcome {
+        let pretty = serde_json::to_string_pretty(outcome).unwrap_or_default();
+        html.push_str(&format!("<h2>Outcome</h2><pre>{}</pre>", escape(&pretty)));
+    }
+    if r.status == pactum_store::requests::RequestStatus::Verified
+        && principal.may(Permission::DecideRequests)
+    {
+        html.push_str(&format!(
+            "<h2>Decide</h2><form method=\"post\" action=\"/admin/requests/{id}/decision\">\
+             <input type=\"hidden\" name=\"decision\" value=\"approve\">\
+             <button type=\"submit\" id=\"approve\">Approve and carry out</button></form>\
+             <form method=\"post\" action=\"/admin/requests/{id}/decision\">\
+             <input type=\"hidden\" name=\"decision\" value=\"reject\">\
+             <label for=\"reason\">Reason for refusing (the person sees it)</label>\
+             <textarea id=\"reason\" name=\"reason\" maxlength=\"2000\" required></textarea>\
+             <br><button type=\"submit\">Refuse</button></form>",
+            id = r.id
+        ));
+    }
+    html
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    decision: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Response {
+    let principal = session.principal();
+    if !principal.may(Permission::DecideRequests) {
+        return forbidden();
+    }
+    let Ok(Form(form)) = form else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "<h1>The form was incomplete</h1>",
+        );
+    };
+    let reason = form.reason.as_deref().map(str::trim).unwrap_or_default();
+    let decision = match form.decision.as_str() {
+        "approve" => pactum_store::requests::Decision::Approve,
+        "reject" if !reason.is_empty() && reason.chars().count() <= 2000 => {
+            pactum_store::requests::Decision::Reject {
+                reason: reason.to_owned(),
+            }
+        }
+        _ => {
+            return page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Decision",
+                "<h1>Approve, or refuse with a reason</h1>",
+            );
+        }
+    };
+    match state
+        .store
+        .decide_request(&principal.actor, id, &decision)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/requests/{id}")).into_response(),
+        Err(StoreError::NotFound { .. }) => page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "<h1>No such request</h1>",
+        ),
+        Err(err @ StoreError::RequestState { .. }) => match state.store.request(id).await {
+            Ok(Some(r)) => page(
+                StatusCode::CONFLICT,
+                "Request",
+                &request_html(&state, &r, &principal, Some(&err.to_string())),
+            ),
+            Ok(None) => page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "<h1>No such request</h1>",
+            ),
+            Err(err) => server_error(&err),
+        },
+        Err(err) => server_error(&err),
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,10 @@ pub(crate) enum ApiError {
     BadRequest(String),
     /// The request is well-formed but not acceptable (e.g. an empty token name): 422.
     Unprocessable(String),
+    /// The object is not in a state that allows this (e.g. deciding a decided request): 409.
+    Conflict(String),
+    /// Too many requests: 429 with `Retry-After`.
+    TooManyRequests(std::time::Duration),
     /// The body is not JSON: 415.
     UnsupportedMediaType,
     /// The store failed: 500, logged once, no details to the caller.
@@ -38,7 +42,11 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidTokenName
             | StoreError::NoRoles
             | StoreError::ExpiryInPast
-            | StoreError::UnknownRole(_) => ApiError::Unprocessable(err.to_string()),
+            | StoreError::UnknownRole(_)
+            | StoreError::InvalidRequest(_)
+            | StoreError::UnknownName { .. } => ApiError::Unprocessable(err.to_string()),
+            StoreError::RequestState { .. } => ApiError::Conflict(err.to_string()),
+            StoreError::RateLimited { retry_after } => ApiError::TooManyRequests(retry_after),
             other => ApiError::Store(other),
         }
     }
@@ -104,6 +112,22 @@ impl IntoResponse for ApiError {
                 "Unprocessable Content",
                 Some(detail),
             ),
+            ApiError::Conflict(detail) => {
+                Problem::new(StatusCode::CONFLICT, "Conflict", Some(detail))
+            }
+            ApiError::TooManyRequests(after) => {
+                let seconds = after.as_secs().max(1);
+                let mut response = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too Many Requests",
+                    Some(format!("try again in {seconds} seconds")),
+                )
+                .into_response();
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
             ApiError::UnsupportedMediaType => Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported Media Type",

@@ -35,8 +35,12 @@ mod api;
 pub mod auth;
 pub mod console;
 mod error;
+pub mod mail;
 mod metrics;
+mod privacy_centre;
 mod problem;
+pub mod requests;
+mod requests_api;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +69,9 @@ pub struct Site {
     pub notice_json: serde_json::Value,
     pub ropa_json: serde_json::Value,
     pub check_json: serde_json::Value,
+    /// Which data-subject requests are taken under which law (none until set with
+    /// [`Site::with_requests`]).
+    pub requests: requests::RequestPolicy,
 }
 
 impl Site {
@@ -84,18 +91,48 @@ impl Site {
             notice_json,
             ropa_json,
             check_json,
+            requests: requests::RequestPolicy::default(),
         }
+    }
+
+    /// The site with the request types and promises of the map's `rights` section.
+    pub fn with_requests(mut self, policy: requests::RequestPolicy) -> Site {
+        self.requests = policy;
+        self
     }
 }
 
-/// How the web layer treats sign-in sessions.
-#[derive(Debug, Clone, Copy, Default)]
+/// How the web layer treats sign-in sessions, mail and links.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The server speaks TLS itself, so session cookies are always `Secure`. (Behind a
     /// TLS-terminating proxy, `X-Forwarded-Proto: https` has the same effect per request.)
     pub tls: bool,
     /// Console session lifetime and idle timeout.
     pub session: SessionPolicy,
+    /// The site's address as people reach it (`https://privacy.example.com`): links in emails are
+    /// built on it, never on a request's `Host` header (which an attacker controls).
+    pub public_url: String,
+    /// Where verification codes and download links are sent; without one, requests that need
+    /// verification are refused (503) before anything is stored.
+    pub mailer: Option<mail::Mailer>,
+    /// Intake and verification limits (per address and per client IP, held in the store).
+    pub rate_limits: pactum_store::requests::RateLimits,
+    /// How long a completed request's download link works.
+    pub package_lifetime: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tls: false,
+            session: SessionPolicy::default(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            mailer: None,
+            rate_limits: pactum_store::requests::RateLimits::default(),
+            package_lifetime: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
 }
 
 /// What every handler can reach: the published site, the store and the options.
@@ -112,6 +149,19 @@ impl FromRef<AppState> for Arc<Site> {
     }
 }
 
+/// Refuses cross-site state-changing requests (the `Sec-Fetch-Site`/`Origin` check).
+fn csrf_layer()
+-> CsrfLayer<impl Fn(tower_http::csrf::ProtectionError) -> axum::response::Response + Clone> {
+    CsrfLayer::new().with_rejection_response(|_: tower_http::csrf::ProtectionError| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            Some("cross-site request refused".to_owned()),
+        )
+        .into_response()
+    })
+}
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application: public pages, API, admin console, OpenAPI document, health endpoints
@@ -126,17 +176,13 @@ pub fn router(site: Arc<Site>, store: Store, options: Options) -> Router {
     let openapi = Arc::new(openapi);
     // Cross-site form posts to the console are refused (the API takes bearer tokens only, which a
     // browser never sends on its own, so it needs no such check).
-    let console = console::routes().layer(CsrfLayer::new().with_rejection_response(
-        |_: tower_http::csrf::ProtectionError| {
-            Problem::new(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                Some("cross-site request refused".to_owned()),
-            )
-            .into_response()
-        },
-    ));
+    // Cross-site form posts to the console and the privacy centre are refused (the API takes
+    // bearer tokens or JSON bodies, which a browser never sends cross-site without CORS, so it
+    // needs no such check).
+    let console = console::routes().layer(csrf_layer());
+    let privacy_centre = privacy_centre::routes().layer(csrf_layer());
     api.merge(console)
+        .merge(privacy_centre)
         .route("/metrics", axum::routing::get(metrics::render))
         .route(
         "/api/v1/openapi.json",

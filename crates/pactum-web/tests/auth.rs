@@ -1,13 +1,15 @@
 //! Authentication and authorisation, in-process: every admin route refuses strangers, tokens are
-//! scoped to their roles, console sign-in, lock-out, session expiry and sign-out, CSRF.
+//! scoped to their roles, console sign-in, lock-out, per-address limits, session expiry and
+//! sign-out, CSRF.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use pactum_store::accounts::{LockoutPolicy, PasswordParams, Role};
+use pactum_store::accounts::{LockoutPolicy, LoginLimits, PasswordParams, Role};
 use pactum_store::audit::Actor;
 use pactum_store::clock::{ManualClock, Timestamp};
 use pactum_store::sessions::SessionPolicy;
@@ -26,6 +28,9 @@ const PASSWORD: &str = "correct horse battery staple";
 const PUBLIC_API: &[&str] = &[
     "/api/v1/check",
     "/api/v1/notice",
+    "/api/v1/requests",
+    "/api/v1/requests/{id}",
+    "/api/v1/requests/{id}/verify",
     "/api/v1/ropa",
     "/healthz",
     "/readyz",
@@ -74,6 +79,10 @@ async fn harness_with(options: pactum_web::Options) -> Harness {
                 window: Duration::from_secs(600),
                 lockout: Duration::from_secs(900),
             },
+            login_limits: LoginLimits {
+                per_ip: 4,
+                window: Duration::from_secs(600),
+            },
         },
     )
     .await
@@ -105,6 +114,7 @@ async fn harness() -> Harness {
             lifetime: Duration::from_secs(8 * 3600),
             idle_timeout: Duration::from_secs(1800),
         },
+        ..pactum_web::Options::default()
     })
     .await
 }
@@ -162,22 +172,31 @@ impl Harness {
         (token.id, secret.expose().to_owned())
     }
 
-    /// Posts the sign-in form as a same-origin browser would.
+    /// Posts the sign-in form as a same-origin browser would, with no client address (as when
+    /// the router is served without connect info).
     async fn login(&self, email: &str, password: &str) -> Answer {
+        self.login_from(email, password, None).await
+    }
+
+    /// Posts the sign-in form from `client` (the connect info `pactum serve` gives handlers).
+    async fn login_from(&self, email: &str, password: &str, client: Option<SocketAddr>) -> Answer {
         let body = format!(
             "email={}&password={}",
             email.replace('@', "%40"),
             password.replace(' ', "+")
         );
-        self.send(
-            Request::post(LOGIN_PATH)
-                .header(header::HOST, "pactum.test")
-                .header("sec-fetch-site", "same-origin")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await
+        let mut request = Request::post(LOGIN_PATH)
+            .header(header::HOST, "pactum.test")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        if let Some(client) = client {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(client));
+        }
+        self.send(request).await
     }
 
     async fn page(&self, method: Method, path: &str, cookie: Option<&str>) -> Answer {
@@ -233,6 +252,8 @@ async fn every_admin_route_requires_authentication() {
     let (analyst_id, analyst) = h
         .token(&[Role::Analyst, Role::Engineer, Role::PrivacyOfficer])
         .await;
+    // Roles without the request permissions, for the request queue's routes.
+    let (_, auditor) = h.token(&[Role::Auditor, Role::Engineer]).await;
     let (revoked_id, revoked) = h.token(&[Role::Owner]).await;
     h.store
         .revoke_token(&Actor::Cli, revoked_id)
@@ -311,9 +332,15 @@ async fn every_admin_route_requires_authentication() {
                 assert_eq!(me.json()["actor"], format!("token:{analyst_id}"));
                 continue;
             }
-            // The analyst token holds every role except owner and auditor: every admin route so
-            // far needs one of those.
-            let forbidden = h.call(method.clone(), &url, Some(&analyst)).await;
+            // The analyst token holds every role except owner and auditor: every admin route but
+            // the request queue's needs one of those; the queue's need a privacy role, which the
+            // auditor-and-engineer token lacks.
+            let outsider = if path.starts_with("/api/v1/admin/requests") {
+                &auditor
+            } else {
+                &analyst
+            };
+            let forbidden = h.call(method.clone(), &url, Some(outsider)).await;
             assert_eq!(
                 forbidden.status,
                 StatusCode::FORBIDDEN,
@@ -326,7 +353,7 @@ async fn every_admin_route_requires_authentication() {
             );
         }
     }
-    assert_eq!(walked, 7, "every authenticated operation was walked");
+    assert_eq!(walked, 11, "every authenticated operation was walked");
     // The analyst token was never revoked by the walk (DELETE was refused).
     assert!(
         h.store.list_tokens().await.expect("tokens")[0]
@@ -645,6 +672,7 @@ async fn secure_cookies_over_tls_or_behind_an_https_proxy() {
     let tls = harness_with(pactum_web::Options {
         tls: true,
         session: SessionPolicy::default(),
+        ..pactum_web::Options::default()
     })
     .await;
     let answer = tls.login(OWNER_EMAIL, PASSWORD).await;
@@ -720,6 +748,54 @@ async fn failed_sign_ins_are_generic_and_lock_the_account_out() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert!(malformed.body.contains(LOGIN_FAILED));
+}
+
+#[tokio::test]
+async fn sign_ins_from_one_address_are_limited_across_accounts() {
+    let h = harness().await;
+    let client: SocketAddr = "192.0.2.7:50000".parse().expect("an address");
+    // The harness allows 4 attempts per address per 10 minutes; two per account stays under
+    // each account's own lock-out (3 failures).
+    for email in [OWNER_EMAIL, OWNER_EMAIL, AUDITOR_EMAIL, AUDITOR_EMAIL] {
+        let answer = h
+            .login_from(email, "not the password at all", Some(client))
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    }
+    // The fifth attempt is refused even with the right password, from another port too.
+    let other_port: SocketAddr = "192.0.2.7:50001".parse().expect("an address");
+    let limited = h.login_from(OWNER_EMAIL, PASSWORD, Some(other_port)).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers[header::RETRY_AFTER], "600");
+    assert!(limited.body.contains(LOGIN_FAILED), "{}", limited.body);
+    assert!(!limited.headers.contains_key(header::SET_COOKIE));
+
+    // Another address signs in; the limited one again once its window has passed.
+    let elsewhere: SocketAddr = "[2001:db8::1]:443".parse().expect("an address");
+    assert_eq!(
+        h.login_from(OWNER_EMAIL, PASSWORD, Some(elsewhere))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    h.clock.advance(Duration::from_secs(600));
+    assert_eq!(
+        h.login_from(AUDITOR_EMAIL, PASSWORD, Some(client))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    let refusals: Vec<(String, String)> = h
+        .actions()
+        .await
+        .into_iter()
+        .filter(|(_, action)| action == "auth.login_rate_limited")
+        .collect();
+    assert_eq!(
+        refusals,
+        [("system".to_owned(), "auth.login_rate_limited".to_owned())]
+    );
 }
 
 #[tokio::test]

@@ -106,25 +106,37 @@ async fn openapi_document_lists_every_api_route() {
         [
             "/api/v1/admin/audit/entries",
             "/api/v1/admin/audit/verify",
+            "/api/v1/admin/requests",
+            "/api/v1/admin/requests/{id}",
+            "/api/v1/admin/requests/{id}/decision",
             "/api/v1/admin/tokens",
             "/api/v1/admin/tokens/{id}",
             "/api/v1/admin/users",
             "/api/v1/check",
             "/api/v1/me",
             "/api/v1/notice",
+            "/api/v1/requests",
+            "/api/v1/requests/{id}",
+            "/api/v1/requests/{id}/verify",
             "/api/v1/ropa",
             "/healthz",
             "/readyz"
         ]
     );
-    // Every documented public path answers 200 (the document cannot list a route the router lacks);
-    // the admin ones are walked in `tests/auth.rs`.
-    for path in paths
-        .iter()
-        .filter(|p| !p.starts_with("/api/v1/admin/") && **p != "/api/v1/me")
-    {
+    // Every documented public document answers 200 (the document cannot list a route the router
+    // lacks); the admin ones are walked in `tests/auth.rs`, the requests ones in
+    // `tests/requests.rs`.
+    for path in paths.iter().filter(|p| {
+        !p.starts_with("/api/v1/admin/")
+            && !p.starts_with("/api/v1/requests")
+            && **p != "/api/v1/me"
+    }) {
         assert_eq!(get(path).await.0, StatusCode::OK, "{path}");
     }
+    assert_eq!(
+        get("/api/v1/requests/dsr_unknown").await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

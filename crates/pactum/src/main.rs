@@ -4,6 +4,8 @@
 
 mod cli;
 mod cmd;
+mod demo;
+mod executor;
 mod settings;
 
 use std::process::ExitCode;

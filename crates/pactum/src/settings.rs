@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,24 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// TLS certificate and key (PEM). Without them the server speaks plain HTTP.
     pub tls: Option<Tls>,
+    /// The address people reach the site at; links in emails use it. Unset: the listening address.
+    pub public_url: Option<String>,
+    /// The sender of emails to data subjects. Unset: the map's rights contact email.
+    pub mail_from: Option<String>,
+    /// SMTP server for emails (`smtps://user:pass@host:465`). Unset: messages are written to
+    /// DATA/outbox as .eml files.
+    pub smtp_url: Option<Secret>,
+    /// Seconds a claimed job stays leased to its instance without a heartbeat: after an instance
+    /// dies mid-job, another takes the job over once this has passed. See [`Settings::job_lease`].
+    pub job_lease: u64,
 }
+
+/// Shortest job lease in seconds: the heartbeat (a third of it) must stay well above the store's
+/// round trip.
+pub const MIN_JOB_LEASE: u64 = 5;
+
+/// Longest job lease in seconds (a day): a crashed instance's job should not wait longer.
+pub const MAX_JOB_LEASE: u64 = 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +104,10 @@ impl fmt::Debug for Settings {
             .field("map", &self.map)
             .field("log_format", &self.log_format)
             .field("tls", &self.tls)
+            .field("public_url", &self.public_url)
+            .field("mail_from", &self.mail_from)
+            .field("smtp_url", &self.smtp_url)
+            .field("job_lease", &self.job_lease)
             .finish()
     }
 }
@@ -99,6 +121,10 @@ impl Default for Settings {
             map: PathBuf::from("."),
             log_format: LogFormat::Text,
             tls: None,
+            public_url: None,
+            mail_from: None,
+            smtp_url: None,
+            job_lease: 60,
         }
     }
 }
@@ -113,6 +139,10 @@ pub struct Layer {
     pub map: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub tls: Option<Tls>,
+    pub public_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub job_lease: Option<u64>,
 }
 
 impl Settings {
@@ -134,6 +164,18 @@ impl Settings {
         }
         if let Some(v) = layer.tls {
             self.tls = Some(v);
+        }
+        if let Some(v) = layer.public_url {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = layer.mail_from {
+            self.mail_from = Some(v);
+        }
+        if let Some(v) = layer.smtp_url {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = layer.job_lease {
+            self.job_lease = v;
         }
     }
 
@@ -161,7 +203,30 @@ impl Settings {
                 }
             }
         }
+        if let Some(url) = &settings.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("public_url `{url}` must start with https:// (or http:// for local use)");
+        }
+        if !(MIN_JOB_LEASE..=MAX_JOB_LEASE).contains(&settings.job_lease) {
+            bail!(
+                "job_lease (PACTUM_JOB_LEASE) is {} seconds: it must be from {MIN_JOB_LEASE} to \
+                 {MAX_JOB_LEASE} (the heartbeat is a third of it; after a crash a job waits this long)",
+                settings.job_lease
+            );
+        }
         Ok(settings)
+    }
+
+    /// How long a claimed job is leased to this instance without a heartbeat.
+    pub fn job_lease(&self) -> Duration {
+        Duration::from_secs(self.job_lease)
+    }
+
+    /// How often the worker extends the lease of the job it runs: a third of the lease, so two
+    /// heartbeats may be missed before another instance takes the job over.
+    pub fn job_heartbeat(&self) -> Duration {
+        self.job_lease() / 3
     }
 
     /// The settings as TOML, secrets redacted.
@@ -188,6 +253,14 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Layer> {
             "json" => LogFormat::Json,
             other => bail!("PACTUM_LOG_FORMAT=`{other}`: use text or json"),
         });
+    }
+    layer.public_url = parse("PACTUM_PUBLIC_URL")?;
+    layer.mail_from = parse("PACTUM_MAIL_FROM")?;
+    layer.smtp_url = parse("PACTUM_SMTP_URL")?.map(Secret);
+    if let Some(v) = parse("PACTUM_JOB_LEASE")? {
+        layer.job_lease = Some(v.parse().with_context(|| {
+            format!("PACTUM_JOB_LEASE=`{v}` is not a whole number of seconds such as 60")
+        })?);
     }
     match (parse("PACTUM_TLS_CERT")?, parse("PACTUM_TLS_KEY")?) {
         (Some(cert), Some(key)) => {
@@ -222,6 +295,24 @@ map = "privacy-map"
 
 # Log format on standard error: "text" or "json" (PACTUM_LOG_FORMAT, --log-format).
 log_format = "text"
+
+# The address people reach this site at (PACTUM_PUBLIC_URL, --public-url): links in emails to data
+# subjects (confirmation and download links) are built on it. Default: the listening address.
+# public_url = "https://privacy.example.com"
+
+# The sender of emails to data subjects (PACTUM_MAIL_FROM). Default: the map's rights contact email.
+# mail_from = "Example Privacy <privacy@example.com>"
+
+# SMTP server for those emails (PACTUM_SMTP_URL): smtps://user:pass@host:465 for implicit TLS, or
+# smtp://user:pass@host:587?tls=required for STARTTLS. Prefer the environment variable. Without it,
+# each message is written to DATA/outbox as an .eml file (development and demos).
+# smtp_url = "smtps://pactum:secret@smtp.example.com:465"
+
+# Seconds a job (carrying out an approved request, housekeeping) stays leased to the instance that
+# claimed it (PACTUM_JOB_LEASE). The instance extends the lease every third of it while it works; if
+# it dies, another instance sharing the database takes the job over once the lease has run out.
+# From 5 to 86400.
+job_lease = 60
 
 # HTTPS with these PEM files (PACTUM_TLS_CERT and PACTUM_TLS_KEY, --tls-cert and --tls-key).
 # [tls]
@@ -293,5 +384,43 @@ mod tests {
     fn example_config_is_valid() {
         let layer: Layer = toml::from_str(EXAMPLE).expect("example parses");
         assert_eq!(layer.listen, Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
+        assert_eq!(layer.job_lease, Some(Settings::default().job_lease));
+    }
+
+    #[test]
+    fn job_lease_is_layered_and_checked() {
+        let s = Settings::resolve(None, &no_env, Layer::default()).expect("resolves");
+        assert_eq!(
+            (s.job_lease(), s.job_heartbeat()),
+            (Duration::from_secs(60), Duration::from_secs(20))
+        );
+        let env = |k: &str| (k == "PACTUM_JOB_LEASE").then(|| "9".to_owned());
+        let s = Settings::resolve(None, &env, Layer::default()).expect("resolves");
+        assert_eq!(
+            (s.job_lease(), s.job_heartbeat()),
+            (Duration::from_secs(9), Duration::from_secs(3))
+        );
+        assert!(s.to_toml().expect("toml").contains("job_lease = 9"));
+        for bad in ["4", "0", "86401"] {
+            let env = |k: &str| (k == "PACTUM_JOB_LEASE").then(|| bad.to_owned());
+            let err = Settings::resolve(None, &env, Layer::default()).expect_err(bad);
+            assert!(
+                format!("{err:#}").contains(&format!("job_lease (PACTUM_JOB_LEASE) is {bad} seconds: it must be from 5")),
+                "{err:#}"
+            );
+        }
+        for bad in ["60s", "-5", "1.5"] {
+            let env = |k: &str| (k == "PACTUM_JOB_LEASE").then(|| bad.to_owned());
+            let err = Settings::resolve(None, &env, Layer::default()).expect_err(bad);
+            assert!(format!("{err:#}").contains("PACTUM_JOB_LEASE"), "{err:#}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pactum.toml");
+        std::fs::write(&file, "job_lease = 2\n").expect("write");
+        let err = Settings::resolve(Some(&file), &no_env, Layer::default()).expect_err("too short");
+        assert!(
+            format!("{err:#}").contains("job_lease (PACTUM_JOB_LEASE) is 2 seconds"),
+            "{err:#}"
+        );
     }
 }

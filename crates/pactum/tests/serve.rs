@@ -191,6 +191,7 @@ fn logs_never_contain_personal_data_or_secrets() {
     for path in [
         format!("/api/v1/notice?email={email}&password={password}"),
         format!("/requests/{email}"),
+        format!("/nowhere/{email}"),
         format!("/healthz?token={password}"),
     ] {
         let mut stream = TcpStream::connect(&addr).expect("connect");
@@ -206,6 +207,10 @@ fn logs_never_contain_personal_data_or_secrets() {
     // The requests were logged (so the assertion below is not vacuous) ...
     assert!(logs.contains("\"route\":\"/api/v1/notice\""), "{logs}");
     assert!(logs.contains("\"route\":\"unmatched\""), "{logs}");
+    assert!(
+        logs.contains("\"route\":\"/requests/{public_id}\""),
+        "{logs}"
+    );
     // ... and nothing planted in them reached a log line.
     for planted in [email, password, "planted"] {
         assert!(
@@ -293,4 +298,208 @@ fn demo_owner_is_printed_once_signs_in_and_never_reaches_the_logs() {
     let again = Server::start(data.path(), &[]);
     assert!(!again.banner.contains("demo sign-in"), "{}", again.banner);
     let _ = again.stop();
+}
+
+/// GET returning the raw body bytes (for the download), with the status.
+fn get_bytes(addr: &str, path: &str) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response[split + 4..].to_vec())
+}
+
+/// The code and the links in the newest message to `to` in the server's outbox.
+fn last_mail(data: &Path, to: &str) -> (String, Vec<String>) {
+    let messages = pactum_web::mail::read_outbox(&data.join("outbox")).expect("outbox");
+    let message = messages
+        .iter()
+        .rev()
+        .find(|m| m.to == to)
+        .unwrap_or_else(|| panic!("no mail to {to}: {messages:?}"));
+    let code = message
+        .body
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
+        .unwrap_or_default()
+        .to_owned();
+    let links = message
+        .body
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .map(str::to_owned)
+        .collect();
+    (code, links)
+}
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Makes, verifies and approves a request for the demo person and waits until the server's worker
+/// has carried it out; returns the admin view of the completed request.
+fn run_request(server: &Server, data: &Path, token: &str, kind: &str) -> serde_json::Value {
+    let person = "alex.morgan@example.com";
+    let json = [("Content-Type", "application/json")];
+    let (status, _, body) = server_send(
+        server,
+        "POST",
+        "/api/v1/requests",
+        &json,
+        &format!(r#"{{"type":"{kind}","regime":"gdpr","email":"{person}"}}"#),
+    );
+    assert_eq!(status, 202, "{body}");
+    let public_id = json_of(&body)["id"].as_str().expect("id").to_owned();
+    let (code, _) = last_mail(data, person);
+    let (status, _, body) = server_send(
+        server,
+        "POST",
+        &format!("/api/v1/requests/{public_id}/verify"),
+        &json,
+        &format!(r#"{{"code":"{code}"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let bearer = format!("Bearer {token}");
+    let auth = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let (_, _, body) = server_send(server, "GET", "/api/v1/admin/requests", &auth, "");
+    let queue = json_of(&body);
+    let id = queue
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|r| r["public_id"] == public_id.as_str())
+        .expect("in the queue")["id"]
+        .as_i64()
+        .expect("an id");
+    let (status, _, body) = server_send(
+        server,
+        "POST",
+        &format!("/api/v1/admin/requests/{id}/decision"),
+        &auth,
+        r#"{"decision":"approve"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..200 {
+        let (_, _, body) = server_send(
+            server,
+            "GET",
+            &format!("/api/v1/admin/requests/{id}"),
+            &auth,
+            "",
+        );
+        let request = json_of(&body);
+        if request["status"] == "completed" {
+            return request;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("request {id} was not carried out within 20 s");
+}
+
+fn server_send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    send(&server.addr, method, path, headers, body)
+}
+
+/// The whole journey on the demo: a person asks for their data and then for its erasure through
+/// the API, confirms each with the emailed code, a privacy officer approves, the server's worker
+/// runs them against the seeded SQLite datastores, the person downloads the package through the
+/// emailed link, and the erasure leaves nothing for a later access request to find.
+#[test]
+fn demo_requests_run_end_to_end() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(data.path(), &[]);
+    let token = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--name",
+            "e2e",
+            "--role",
+            "privacy_officer",
+            "--data",
+        ])
+        .arg(data.path())
+        .output()
+        .expect("token");
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+
+    let access = run_request(&server, data.path(), &token, "access");
+    assert!(
+        access["outcome"]["records"].as_u64().expect("a count") >= 5,
+        "{access}"
+    );
+    assert_eq!(access["outcome"]["collections"]["web_db.portal_users"], 1);
+    // The download link arrives by email and works once the request is done.
+    let (_, links) = last_mail(data.path(), "alex.morgan@example.com");
+    let link = links
+        .iter()
+        .find(|l| l.contains("/requests/download?token=pcd_"))
+        .unwrap_or_else(|| panic!("no download link in {links:?}"));
+    let path = link.split_once(&server.addr).expect("our address").1;
+    let (status, bytes) = get_bytes(&server.addr, path);
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    let mut users = String::new();
+    zip.by_name("records/web_db.portal_users.json")
+        .expect("portal users in the package")
+        .read_to_string(&mut users)
+        .expect("utf-8");
+    assert!(users.contains("alex.morgan@example.com"), "{users}");
+
+    let erasure = run_request(&server, data.path(), &token, "erasure");
+    assert!(
+        erasure["outcome"]["rows_erased"].as_u64().expect("a count") >= 5,
+        "{erasure}"
+    );
+    let again = run_request(&server, data.path(), &token, "access");
+    assert_eq!(again["outcome"]["records"], 0, "{again}");
+
+    let (status, logs) = server.stop();
+    assert!(status.success(), "{logs}");
+    assert!(
+        !logs.contains("alex.morgan"),
+        "the person's address reached the logs:\n{logs}"
+    );
+    let verify = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args(["audit", "verify", "--data"])
+        .arg(data.path())
+        .output()
+        .expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }

@@ -12,12 +12,17 @@ use clap::Args;
 use pactum_mapfile::report;
 
 use pactum_store::jobs::{ClaimedJob, NewSchedule, Worker, WorkerConfig};
+use pactum_store::requests::REQUEST_EXECUTE_JOB;
 use tokio_util::sync::CancellationToken;
 
+use crate::demo::DemoDatastores;
 use crate::settings::{Layer, LogFormat, Settings, Tls};
 
 /// The demo owner's sign-in address (`--demo`, created only when the store has no user yet).
 const DEMO_EMAIL: &str = "demo@pactum.example";
+
+/// Where `--demo` seeds the demo map's datastores, under the data directory.
+const DEMO_DATASTORES: &str = "demo-datastores";
 
 /// The demo organisation: the managed-IT support desk example, embedded in the binary.
 const DEMO_MAP: &[(&str, &str)] = &[
@@ -82,6 +87,10 @@ pub struct ServeArgs {
     /// Log format on standard error [default: text]
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// The address people reach the site at (links in emails use it) [default: the listening
+    /// address].
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -104,6 +113,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             }),
             _ => None,
         },
+        public_url: args.public_url.clone(),
+        mail_from: None,
+        smtp_url: None,
     };
     let settings = Settings::resolve(args.config.as_deref(), &|k| std::env::var(k).ok(), flags)?;
     init_logging(settings.log_format);
@@ -112,7 +124,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         settings.map.clone()
     };
-    let site = build_site(&map_dir)?;
+    let (site, map) = build_site(&map_dir)?;
+    let demo = if args.demo {
+        Some(demo_urls(&settings.data, &map_dir)?)
+    } else {
+        None
+    };
     let organisation = site.organisation.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -125,11 +142,6 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             None
         };
-        let options = pactum_web::Options {
-            tls: settings.tls.is_some(),
-            ..pactum_web::Options::default()
-        };
-        let app = pactum_web::router(Arc::new(site), store.clone(), options);
         let listener = std::net::TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         listener
@@ -143,6 +155,33 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             "http"
         };
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{addr}"));
+        let mailer = mailer(&settings, &map)?;
+        let options = pactum_web::Options {
+            tls: settings.tls.is_some(),
+            public_url: public_url.clone(),
+            mailer: Some(mailer.clone()),
+            ..pactum_web::Options::default()
+        };
+        let package_lifetime = options.package_lifetime;
+        let app = pactum_web::router(Arc::new(site), store.clone(), options);
+        let map = Arc::new(map);
+        let url_map = Arc::clone(&map);
+        let demo_urls = demo.clone();
+        let executor = Arc::new(crate::executor::Executor {
+            store: store.clone(),
+            map: Arc::clone(&map),
+            url_of: Arc::new(move |key: &str| datastore_url(&url_map, key, demo_urls.as_ref())),
+            mailer: Some(mailer),
+            public_url,
+            organisation: organisation.clone(),
+            package_lifetime,
+            hash_key: erasure_key(args.demo)?,
+            connections: tokio::sync::Mutex::new(pactum_requests::Connections::default()),
+        });
         // Tests and scripts read the first line to find the port when listening on port 0. Standard
         // output may be closed early by whoever read it: a server must not die of that.
         let mut banner = format!(
@@ -154,6 +193,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 "  demo map: {} (edit it and restart)\n",
                 map_dir.display()
             ));
+        }
+        if let Some(demo) = &demo {
+            banner.push_str(&format!(
+                "  demo datastores: {} (SQLite; try a request for {})\n",
+                settings.data.join(DEMO_DATASTORES).display(),
+                demo.subject_email
+            ));
+            tracing::info!(datastores = ?demo.urls.keys().collect::<Vec<_>>(), "demo datastores");
         }
         if let Some(password) = &demo_account {
             // Printed once, on standard output only: never logged, never stored in clear.
@@ -168,13 +215,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
         let background = CancellationToken::new();
-        let jobs = start_background_work(&store, background.clone()).await?;
+        let jobs = start_background_work(&store, executor, background.clone()).await?;
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
             stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
         });
-        let service = app.into_make_service();
+        // Connect info gives handlers the client's address, for rate limits (never logged).
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         match &settings.tls {
             Some(tls) => {
                 let config =
@@ -279,8 +327,35 @@ fn write_demo_map(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(dir.to_owned())
 }
 
+/// With `--demo`: seeds the datastores of the map being served as SQLite files in
+/// DATA/demo-datastores (files that exist are kept as they are) and returns their URLs, which the
+/// work that runs requests resolves through [`datastore_url`].
+fn demo_urls(data: &Path, map_dir: &Path) -> anyhow::Result<DemoDatastores> {
+    let Some(loaded) = crate::cmd::load_without_errors(map_dir, "seed the demo datastores")? else {
+        anyhow::bail!("the data map at {} has errors", map_dir.display());
+    };
+    crate::demo::seed_datastores(&data.join(DEMO_DATASTORES), &loaded.map)
+}
+
+/// The connection URL of datastore `key`: its demo datastore when serving `--demo`, else the
+/// environment variable the map names in its `connection_env`. `None` when neither gives one.
+pub(crate) fn datastore_url(
+    map: &pactum_domain::model::DataMap,
+    key: &str,
+    demo: Option<&DemoDatastores>,
+) -> Option<String> {
+    if let Some(url) = demo.and_then(|d| d.urls.get(key)) {
+        return Some(url.clone());
+    }
+    map.datastores
+        .get(key)?
+        .connection_env
+        .as_ref()
+        .and_then(|var| std::env::var(var).ok())
+}
+
 /// Loads and checks the map and renders everything the server publishes.
-fn build_site(map_dir: &Path) -> anyhow::Result<pactum_web::Site> {
+fn build_site(map_dir: &Path) -> anyhow::Result<(pactum_web::Site, pactum_domain::model::DataMap)> {
     let Some(loaded) = crate::cmd::load_without_errors(map_dir, "serve a privacy notice")? else {
         anyhow::bail!("the data map at {} has errors", map_dir.display());
     };
@@ -292,14 +367,55 @@ fn build_site(map_dir: &Path) -> anyhow::Result<pactum_web::Site> {
         .as_ref()
         .map(|o| o.name.clone())
         .unwrap_or_default();
-    Ok(pactum_web::Site::from_parts(
+    let mut site = pactum_web::Site::from_parts(
         &organisation,
         &pactum_publish::html::render(&notice),
         &pactum_publish::markdown::render(&notice),
         serde_json::to_value(&notice).context("cannot serialise the notice")?,
         serde_json::to_value(&ropa).context("cannot serialise the record")?,
         report::json(&loaded),
-    ))
+    );
+    // The privacy centre takes exactly the requests the notice promises.
+    if let Some(rights) = &loaded.map.rights {
+        site = site.with_requests(pactum_web::requests::RequestPolicy::from_rights(rights));
+    }
+    Ok((site, loaded.map))
+}
+
+/// Where emails to data subjects go: the SMTP server when one is configured, else `.eml` files in
+/// DATA/outbox. The sender is the configured address, else the map's rights contact email.
+fn mailer(
+    settings: &Settings,
+    map: &pactum_domain::model::DataMap,
+) -> anyhow::Result<pactum_web::mail::Mailer> {
+    let from = settings
+        .mail_from
+        .clone()
+        .or_else(|| map.rights.as_ref().and_then(|r| r.contact.email.clone()))
+        .unwrap_or_else(|| "privacy@localhost".to_owned());
+    match &settings.smtp_url {
+        Some(url) => pactum_web::mail::Mailer::smtp(url.expose(), &from)
+            .with_context(|| format!("cannot use the SMTP server {}", url.redacted())),
+        None => {
+            let outbox = settings.data.join("outbox");
+            pactum_web::mail::Mailer::outbox(&outbox, &from)
+                .with_context(|| format!("cannot use the mail outbox {}", outbox.display()))
+        }
+    }
+}
+
+/// The key for `keyed_hash` erasure in the server: `PACTUM_ERASURE_KEY`; with `--demo` and no such
+/// variable, a random key for this run (the demo's hashed values then differ between runs).
+fn erasure_key(demo: bool) -> anyhow::Result<Option<Vec<u8>>> {
+    if let Some(key) = std::env::var_os("PACTUM_ERASURE_KEY") {
+        return Ok(Some(key.into_encoded_bytes()));
+    }
+    if demo {
+        let mut key = vec![0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        return Ok(Some(key));
+    }
+    Ok(None)
 }
 
 async fn shutdown_signal() {
@@ -330,6 +446,7 @@ const HOUSEKEEPING: &str = "housekeeping";
 /// instances on one PostgreSQL share the jobs: each slot is enqueued once and each job runs once.
 async fn start_background_work(
     store: &pactum_store::Store,
+    executor: Arc<crate::executor::Executor>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     store
@@ -348,14 +465,23 @@ async fn start_background_work(
         std::time::Duration::from_secs(15),
         shutdown.clone(),
     ));
-    let worker = Worker::new(store.clone(), WorkerConfig::new(&[HOUSEKEEPING]));
+    let worker = Worker::new(
+        store.clone(),
+        WorkerConfig::new(&[HOUSEKEEPING, REQUEST_EXECUTE_JOB]),
+    );
     let handler_store = store.clone();
     let worker = tokio::spawn(async move {
         worker
             .run(
                 move |job| {
                     let store = handler_store.clone();
-                    async move { housekeeping(&store, &job).await }
+                    let executor = Arc::clone(&executor);
+                    async move {
+                        match job.kind.as_str() {
+                            REQUEST_EXECUTE_JOB => executor.run(&job).await,
+                            _ => housekeeping(&store, &job).await,
+                        }
+                    }
                 },
                 shutdown,
             )
@@ -376,6 +502,64 @@ async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(
         .purge_finished_jobs(now.minus(std::time::Duration::from_secs(30 * 24 * 3600)))
         .await
         .map_err(|e| e.to_string())?;
-    tracing::info!(job = job.id, sessions, jobs, "housekeeping done");
+    let packages = store
+        .purge_expired_packages()
+        .await
+        .map_err(|e| e.to_string())?;
+    let counters = store.purge_rate_limits().await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        job = job.id,
+        sessions,
+        jobs,
+        packages,
+        counters,
+        "housekeeping done"
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pactum_domain::model::{ConnectorKind, DataMap, Datastore};
+
+    fn map_with(key: &str, env: &str) -> DataMap {
+        let mut map = DataMap::default();
+        map.datastores.insert(
+            key.to_owned(),
+            Datastore {
+                name: None,
+                description: None,
+                system: None,
+                kind: ConnectorKind::Postgres,
+                connection_env: Some(env.to_owned()),
+                instructions: None,
+                role: pactum_domain::model::Role::default(),
+                controller: None,
+                collections: Default::default(),
+            },
+        );
+        map
+    }
+
+    #[test]
+    fn datastore_url_prefers_the_demo_file_then_the_environment() {
+        // PATH is set wherever tests run: it stands in for a connection variable.
+        let map = map_with("web_db", "PATH");
+        let demo = DemoDatastores {
+            urls: [("web_db".to_owned(), "sqlite:///tmp/web_db.db".to_owned())].into(),
+            subject_email: "alex.morgan@example.com".to_owned(),
+        };
+        assert_eq!(
+            datastore_url(&map, "web_db", Some(&demo)).as_deref(),
+            Some("sqlite:///tmp/web_db.db")
+        );
+        assert_eq!(
+            datastore_url(&map, "web_db", None),
+            std::env::var("PATH").ok()
+        );
+        assert_eq!(datastore_url(&map, "other", Some(&demo)), None);
+        let unset = map_with("web_db", "PACTUM_TEST_VARIABLE_THAT_IS_NEVER_SET");
+        assert_eq!(datastore_url(&unset, "web_db", None), None);
+    }
 }

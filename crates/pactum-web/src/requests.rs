@@ -1,0 +1,466 @@
+//! Data-subject requests as the web layer receives them: which request types the organisation
+//! offers under which law ([`RequestPolicy`], from the map's `rights`), the deadline each request
+//! gets, and intake shared by the privacy centre, the public API and the admin API: validate,
+//! store (with rate limits), and email the verification code and magic link.
+//!
+//! **Invariants:** a request type is accepted only under a regime whose rights the map declares
+//! (so the published notice and the intake cannot disagree); every stored request carries its
+//! deadlines, computed from the domain's rules on the store's clock; the person's address goes to
+//! the store and the mailer only, never to a log line.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use pactum_domain::deadline::deadlines;
+use pactum_domain::model::{Regime, Right, Rights};
+use pactum_store::audit::Actor;
+use pactum_store::clock::Timestamp;
+use pactum_store::error::StoreError;
+use pactum_store::requests::{
+    Channel, Deadline, NewRequest, Request, RequestKind, VerificationSecrets,
+};
+use time::{Date, OffsetDateTime};
+
+use crate::AppState;
+use crate::mail::MailError;
+
+/// Which request types are offered under which regime, and what the organisation promises.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestPolicy {
+    /// Regimes in the map's order, each with the request types it offers.
+    pub offered: Vec<(Regime, Vec<RequestKind>)>,
+    /// Days the organisation promises to answer within, per regime.
+    pub promised_days: BTreeMap<Regime, u32>,
+    /// How a refused request is appealed (shown with a refusal).
+    pub appeal: Option<String>,
+}
+
+/// The request type that exercises `right`, if it is one a person asks for (the right to complain
+/// to a regulator or not to be discriminated against is not a request to the organisation).
+pub fn request_kind(right: Right) -> Option<RequestKind> {
+    Some(match right {
+        Right::Access | Right::Confirmation => RequestKind::Access,
+        Right::Portability => RequestKind::Portability,
+        Right::Rectification => RequestKind::Rectification,
+        Right::Erasure | Right::Anonymisation => RequestKind::Erasure,
+        Right::Restriction => RequestKind::Restriction,
+        Right::Objection => RequestKind::Objection,
+        Right::WithdrawConsent => RequestKind::WithdrawConsent,
+        Right::Know | Right::InformationOnSharing => RequestKind::Know,
+        Right::Delete => RequestKind::Delete,
+        Right::Correct => RequestKind::Correct,
+        Right::OptOutSaleSharing => RequestKind::OptOutSaleSharing,
+        Right::LimitSensitive => RequestKind::LimitSensitive,
+        Right::AutomatedDecisions | Right::Complain | Right::NonDiscrimination => return None,
+    })
+}
+
+impl RequestPolicy {
+    /// The policy the map's `rights` section declares. Under CCPA, removal of content a minor
+    /// posted (California Business and Professions Code § 22581) is offered beside the CCPA
+    /// rights.
+    pub fn from_rights(rights: &Rights) -> RequestPolicy {
+        let mut offered = Vec::new();
+        let mut promised_days = BTreeMap::new();
+        for (regime, rights_offered) in &rights.regimes {
+            let mut kinds: Vec<RequestKind> = Vec::new();
+            for kind in rights_offered.iter().filter_map(|r| request_kind(*r)) {
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            if *regime == Regime::Ccpa && !kinds.contains(&RequestKind::MinorContentRemoval) {
+                kinds.push(RequestKind::MinorContentRemoval);
+            }
+            promised_days.insert(*regime, rights.response_days_for(*regime));
+            offered.push((*regime, kinds));
+        }
+        RequestPolicy {
+            offered,
+            promised_days,
+            appeal: rights.appeal.clone(),
+        }
+    }
+
+    /// Whether `kind` may be requested under `regime`.
+    pub fn offers(&self, regime: Regime, kind: RequestKind) -> bool {
+        self.offered
+            .iter()
+            .any(|(r, kinds)| *r == regime && kinds.contains(&kind))
+    }
+
+    /// The deadlines of a request under `regime` received on `received`.
+    pub fn deadline(&self, regime: Regime, received: Date) -> Deadline {
+        let promised = |r: Regime| self.promised_days.get(&r).copied();
+        let date = |d: Date| d.to_string();
+        // One regime always yields deadlines; the fallback keeps this total.
+        match deadlines(&[regime], received, &promised) {
+            Some(d) => {
+                let clock = d.per_regime.first();
+                Deadline {
+                    received_on: date(received),
+                    acknowledge_by: clock.and_then(|c| c.acknowledge_by).map(date),
+                    legal_due: clock.map_or_else(|| date(d.effective), |c| date(c.legal)),
+                    extended_due: clock.and_then(|c| c.extended).map(date),
+                    promised_due: clock.and_then(|c| c.promised).map(date),
+                    due_on: date(d.effective),
+                    regime: d.effective_regime.key().to_owned(),
+                }
+            }
+            None => Deadline {
+                received_on: date(received),
+                acknowledge_by: None,
+                legal_due: date(received),
+                extended_due: None,
+                promised_due: None,
+                due_on: date(received),
+                regime: regime.key().to_owned(),
+            },
+        }
+    }
+}
+
+/// A regime's name for people.
+pub fn regime_label(regime: Regime) -> &'static str {
+    match regime {
+        Regime::Gdpr => "European Union (GDPR)",
+        Regime::UkGdpr => "United Kingdom (UK GDPR)",
+        Regime::Ccpa => "California (CCPA/CPRA)",
+        Regime::Lgpd => "Brazil (LGPD)",
+        Regime::Pipeda => "Canada (PIPEDA)",
+    }
+}
+
+/// Parses a regime key (`gdpr`, `uk_gdpr`, ...).
+pub fn parse_regime(key: &str) -> Option<Regime> {
+    Regime::ALL.into_iter().find(|r| r.key() == key)
+}
+
+/// The UTC calendar day of a store timestamp.
+pub fn day_of(at: Timestamp) -> Date {
+    OffsetDateTime::from_unix_timestamp(at.as_millis().div_euclid(1000))
+        .map_or(OffsetDateTime::UNIX_EPOCH.date(), |t| t.date())
+}
+
+/// How close a request is to its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Past its effective deadline.
+    Overdue,
+    /// Due within [`DUE_SOON_DAYS`] days.
+    DueSoon,
+    /// More time than that.
+    OnTrack,
+    /// Answered or refused.
+    Closed,
+}
+
+/// Open requests due within this many days are flagged.
+pub const DUE_SOON_DAYS: i64 = 7;
+
+/// Days left until `due_on` (negative when overdue) and the urgency, for an open request.
+pub fn time_left(request: &Request, today: Date) -> (Option<i64>, Urgency) {
+    use pactum_store::requests::RequestStatus as S;
+    if matches!(request.status, S::Completed | S::Rejected) {
+        return (None, Urgency::Closed);
+    }
+    let Ok(due) = Date::parse(
+        &request.deadline.due_on,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    ) else {
+        return (None, Urgency::Overdue);
+    };
+    let left = (due - today).whole_days();
+    let urgency = if left < 0 {
+        Urgency::Overdue
+    } else if left <= DUE_SOON_DAYS {
+        Urgency::DueSoon
+    } else {
+        Urgency::OnTrack
+    };
+    (Some(left), urgency)
+}
+
+/// `a***@example.com`: enough for a list, not the address itself.
+pub fn mask_identity(value: &str) -> String {
+    match value.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => {
+            let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
+            let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
+            format!("***{tail}")
+        }
+    }
+}
+
+/// A plausible email address: one `@`, something before it, a dotted domain after it, no spaces,
+/// at most 254 characters (RFC 5321). Deliverability is what the verification proves.
+pub fn valid_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    value.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// A plausible phone number: 7 to 15 digits (E.164), optionally with `+`, spaces, dots, dashes
+/// and parentheses.
+pub fn valid_phone(value: &str) -> bool {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+}
+
+/// What a person (or an admin on their behalf) asks for.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub kind: RequestKind,
+    pub regime: Regime,
+    /// `email` or `phone`.
+    pub identity_kind: String,
+    pub identity_value: String,
+    pub details: Option<String>,
+}
+
+/// Why a request was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("{kind} requests are not offered under {regime}", kind = .0.label(), regime = regime_label(*.1))]
+    NotOffered(RequestKind, Regime),
+    #[error("give a valid email address")]
+    BadEmail,
+    #[error("give a valid phone number")]
+    BadPhone,
+    #[error("identify the person by email or phone")]
+    BadIdentityKind,
+    #[error("details are limited to {MAX_DETAILS} characters")]
+    DetailsTooLong,
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("too many requests; try again in {} minutes", .0.as_secs().div_ceil(60))]
+    RateLimited(Duration),
+    #[error("email is not configured on this server, so requests cannot be verified")]
+    NoMailer,
+    #[error("the request was stored but the confirmation email could not be sent")]
+    Mail(#[source] MailError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for IntakeError {
+    fn from(err: StoreError) -> IntakeError {
+        match err {
+            StoreError::RateLimited { retry_after } => IntakeError::RateLimited(retry_after),
+            StoreError::InvalidRequest(why) => IntakeError::Invalid(why),
+            other => IntakeError::Store(other),
+        }
+    }
+}
+
+/// Longest free-text details accepted.
+pub const MAX_DETAILS: usize = 4000;
+
+/// Validates and stores a request, then emails the verification code and link when it needs
+/// verification. Returns the request and whether a code was sent.
+pub(crate) async fn submit(
+    state: &AppState,
+    actor: &Actor,
+    channel: Channel,
+    intake: Intake,
+    client_ip: Option<String>,
+) -> Result<(Request, bool), IntakeError> {
+    if !state.site.requests.offers(intake.regime, intake.kind) {
+        return Err(IntakeError::NotOffered(intake.kind, intake.regime));
+    }
+    let value = intake.identity_value.trim().to_owned();
+    match intake.identity_kind.as_str() {
+        "email" if valid_email(&value) => {}
+        "email" => return Err(IntakeError::BadEmail),
+        // A phone number cannot receive the emailed code: only an admin takes such requests.
+        "phone" if channel == Channel::Admin && valid_phone(&value) => {}
+        "phone" if channel == Channel::Admin => return Err(IntakeError::BadPhone),
+        _ => return Err(IntakeError::BadIdentityKind),
+    }
+    let details = intake
+        .details
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    if details
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DETAILS)
+    {
+        return Err(IntakeError::DetailsTooLong);
+    }
+    if intake.kind.needs_verification()
+        && channel != Channel::Admin
+        && state.options.mailer.is_none()
+    {
+        return Err(IntakeError::NoMailer);
+    }
+    let today = day_of(state.store.now());
+    let new = NewRequest {
+        kind: intake.kind,
+        regimes: vec![intake.regime.key().to_owned()],
+        identity_kind: intake.identity_kind.clone(),
+        identity_value: value.clone(),
+        channel,
+        details,
+        deadline: state.site.requests.deadline(intake.regime, today),
+        client_ip,
+    };
+    let (request, secrets) = state
+        .store
+        .create_request(actor, &new, &state.options.rate_limits)
+        .await?;
+    // Opt-outs take effect at once: no verification, no decision (CCPA regs. 7026, 7027).
+    let request = if request.kind.is_opt_out() {
+        state.store.complete_opt_out(actor, request.id).await?
+    } else {
+        request
+    };
+    let sent = match secrets {
+        Some(secrets) => {
+            send_verification(state, &request, &secrets)
+                .await
+                .map_err(IntakeError::Mail)?;
+            true
+        }
+        None => false,
+    };
+    Ok((request, sent))
+}
+
+/// The absolute URL of `path` on the public site (for links in emails).
+pub(crate) fn public_link(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.options.public_url.trim_end_matches('/'))
+}
+
+/// Emails the code and the magic link for `request`.
+pub(crate) async fn send_verification(
+    state: &AppState,
+    request: &Request,
+    secrets: &VerificationSecrets,
+) -> Result<(), MailError> {
+    let organisation = &state.site.organisation;
+    let link = public_link(
+        state,
+        &format!("/requests/verify?token={}", secrets.link_token),
+    );
+    let status = public_link(state, &format!("/requests/{}", request.public_id));
+    let text = format!(
+        "Someone, we hope you, asked {organisation} for this:\n\n  {label}\n\n\
+         To confirm that the request comes from you, enter this code on the request page:\n\n  \
+         {code}\n\nor open this link:\n\n  {link}\n\n\
+         The code and the link work until {expires} (UTC). If you did not ask for this, ignore this \
+         message: nothing happens without confirmation.\n\nFollow the request: {status}\n",
+        label = request.kind.label(),
+        code = secrets.code,
+        expires = secrets.expires_at,
+    );
+    let Some(mailer) = &state.options.mailer else {
+        return Err(MailError::NotConfigured);
+    };
+    mailer
+        .send(
+            &request.identity_value,
+            &format!("Confirm your privacy request to {organisation}"),
+            &text,
+        )
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Month;
+
+    #[test]
+    fn emails_and_phones() {
+        for ok in ["a@example.com", "first.last+tag@mail.example.co.uk"] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "@example.com",
+            "a@example",
+            "a@.example.com",
+            "a@example.com.",
+            "a b@example.com",
+            "a@b@example.com",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+        assert!(valid_phone("+44 20 7946 0958"));
+        assert!(valid_phone("(555) 010-0123"));
+        assert!(!valid_phone("12345"));
+        assert!(!valid_phone("+1 555 0100 ext"));
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_identity("alex@example.com"), "a***@example.com");
+        assert_eq!(mask_identity("+44 20 7946 0958"), "***58");
+    }
+
+    fn rights(yaml_regimes: &[(Regime, Vec<Right>)]) -> Rights {
+        Rights {
+            response_days: 30,
+            response_days_by_regime: [(Regime::Ccpa, 45)].into_iter().collect(),
+            regimes: yaml_regimes.iter().cloned().collect(),
+            ..Rights::default()
+        }
+    }
+
+    #[test]
+    fn policy_follows_the_maps_rights() {
+        let policy = RequestPolicy::from_rights(&rights(&[
+            (
+                Regime::UkGdpr,
+                vec![Right::Access, Right::Erasure, Right::Complain],
+            ),
+            (Regime::Ccpa, vec![Right::Know, Right::OptOutSaleSharing]),
+        ]));
+        assert!(policy.offers(Regime::UkGdpr, RequestKind::Erasure));
+        assert!(!policy.offers(Regime::UkGdpr, RequestKind::Know));
+        assert!(!policy.offers(Regime::Gdpr, RequestKind::Access));
+        assert!(policy.offers(Regime::Ccpa, RequestKind::MinorContentRemoval));
+        assert_eq!(
+            policy.offered[0].1,
+            vec![RequestKind::Access, RequestKind::Erasure]
+        );
+    }
+
+    #[test]
+    fn deadlines_come_from_the_rules_and_the_promise() {
+        let policy = RequestPolicy::from_rights(&rights(&[
+            (Regime::UkGdpr, vec![Right::Access]),
+            (Regime::Ccpa, vec![Right::Know]),
+        ]));
+        let received = Date::from_calendar_date(2026, Month::January, 31).expect("a valid date");
+        // UK GDPR: one calendar month to 28 February 2026 (a Saturday) moves to Monday 2 March;
+        // the promise of 30 days (2 March) is the same day.
+        let uk = policy.deadline(Regime::UkGdpr, received);
+        assert_eq!(uk.legal_due, "2026-03-02");
+        assert_eq!(uk.promised_due.as_deref(), Some("2026-03-02"));
+        assert_eq!(uk.due_on, "2026-03-02");
+        assert_eq!(uk.extended_due.as_deref(), Some("2026-04-30"));
+        // CCPA: 45 days with the day of receipt as day one; acknowledgement within 10 business days.
+        let ccpa = policy.deadline(Regime::Ccpa, received);
+        assert_eq!(ccpa.legal_due, "2026-03-16");
+        assert!(ccpa.acknowledge_by.is_some());
+        assert_eq!(ccpa.regime, "ccpa");
+    }
+}

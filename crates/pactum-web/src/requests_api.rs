@@ -1,0 +1,585 @@
+//! Data-subject requests over the JSON API: public intake, verification and status under
+//! `/api/v1/requests`, and the privacy team's queue under `/api/v1/admin/requests` (listed by time
+//! left, read with the person's identity, approved or refused).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pactum_store::audit::{Actor, NewEntry, Target};
+use pactum_store::error::StoreError;
+use pactum_store::requests::{Channel, Decision, Request, RequestKind, VerifyOutcome};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::privacy_centre::{ClientIp, intake_status};
+use crate::problem::Problem;
+use crate::requests::{
+    Intake, IntakeError, Urgency, day_of, mask_identity, parse_regime, submit, time_left,
+};
+
+/// The request types, as the API names them.
+const TYPES: &str = "access, portability, rectification, erasure, restriction, objection, withdraw_consent, know, delete, correct, opt_out_sale_sharing, limit_sensitive, minor_content_removal";
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_request))
+        .routes(routes!(request_status))
+        .routes(routes!(verify_request))
+        .routes(routes!(admin_list, admin_create))
+        .routes(routes!(admin_get))
+        .routes(routes!(admin_decide))
+}
+
+/// A request from the person themselves.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPublicRequest {
+    /// What to do: one of the types the organisation offers under `regime`.
+    #[schema(example = "access")]
+    r#type: String,
+    /// The law asked under: `gdpr`, `uk_gdpr`, `ccpa`, `lgpd` or `pipeda` (those the map offers).
+    #[schema(example = "uk_gdpr")]
+    regime: String,
+    /// The person's email address: the code that confirms the request is sent there.
+    #[schema(example = "person@example.com")]
+    email: String,
+    /// Free text (what to correct, which data), at most 4000 characters.
+    details: Option<String>,
+}
+
+/// Where a request stands, as the person sees it (never their address).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PublicStatus {
+    /// The request's public reference (`dsr_...`): keep it to follow the request.
+    id: String,
+    /// The request type.
+    r#type: String,
+    /// `unverified`, `verified`, `approved`, `completed` or `rejected`.
+    status: String,
+    /// The day it was received (UTC).
+    received_on: String,
+    /// The day it will be answered by at the latest.
+    due_on: String,
+    /// Whether a confirmation code was emailed (for a new request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_sent: Option<bool>,
+    /// Why it was refused, if it was.
+    reason: Option<String>,
+    /// The status page in the privacy centre.
+    status_url: String,
+}
+
+fn public_status(state: &AppState, r: &Request, code_sent: Option<bool>) -> PublicStatus {
+    PublicStatus {
+        id: r.public_id.clone(),
+        r#type: r.kind.as_str().to_owned(),
+        status: r.status.as_str().to_owned(),
+        received_on: r.deadline.received_on.clone(),
+        due_on: r.deadline.due_on.clone(),
+        code_sent,
+        reason: r.decision_reason.clone(),
+        status_url: crate::requests::public_link(state, &format!("/requests/{}", r.public_id)),
+    }
+}
+
+fn intake_problem(err: IntakeError) -> Response {
+    let status = intake_status(&err);
+    if let IntakeError::Store(err) = err {
+        return ApiError::Store(err).into_response();
+    }
+    let retry = match &err {
+        IntakeError::RateLimited(after) => Some(after.as_secs().max(1)),
+        _ => None,
+    };
+    let mut response = Problem::new(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        Some(err.to_string()),
+    )
+    .into_response();
+    if let Some(seconds) = retry
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn parse_type_and_regime(
+    kind: &str,
+    regime: &str,
+) -> Result<(RequestKind, pactum_domain::model::Regime), ApiError> {
+    let kind = kind.parse::<RequestKind>().map_err(|_| {
+        ApiError::Unprocessable(format!("unknown request type `{kind}` (one of {TYPES})"))
+    })?;
+    let regime = parse_regime(regime).ok_or_else(|| {
+        ApiError::Unprocessable(format!(
+            "unknown regime `{regime}` (gdpr, uk_gdpr, ccpa, lgpd or pipeda)"
+        ))
+    })?;
+    Ok((kind, regime))
+}
+
+/// Makes a request as the person it is about. Unless the type needs no verification (opt-outs of
+/// sale or sharing and limiting sensitive data, which the CCPA forbids verifying), a 6-digit code
+/// and a link are emailed to `email`; the request waits for them. Limited per address and per
+/// client address.
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests",
+    tag = "requests",
+    request_body = NewPublicRequest,
+    responses(
+        (status = 202, description = "Received; confirm it with the emailed code", body = PublicStatus),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Type not offered under the regime, or a bad address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this address or from this client", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 503, description = "Email is not available, so the request cannot be confirmed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_request(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<NewPublicRequest>,
+) -> Response {
+    let (kind, regime) = match parse_type_and_regime(&body.r#type, &body.regime) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into_response(),
+    };
+    let intake = Intake {
+        kind,
+        regime,
+        identity_kind: "email".to_owned(),
+        identity_value: body.email,
+        details: body.details,
+    };
+    match submit(&state, &Actor::Subject, Channel::Api, intake, ip).await {
+        Ok((request, sent)) => (
+            StatusCode::ACCEPTED,
+            Json(public_status(&state, &request, Some(sent))),
+        )
+            .into_response(),
+        Err(err) => intake_problem(err),
+    }
+}
+
+/// A request's public reference.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct PublicId {
+    /// The reference returned when the request was made (`dsr_...`).
+    id: String,
+}
+
+/// Where a request stands. The reference is the only key: it is unguessable and known only to the
+/// person who made the request.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{id}",
+    tag = "requests",
+    params(PublicId),
+    responses(
+        (status = 200, description = "The request's status", body = PublicStatus),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn request_status(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<PublicId>,
+) -> Result<Json<PublicStatus>, ApiError> {
+    let request = state
+        .store
+        .request_by_public_id(&path.id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
+    Ok(Json(public_status(&state, &request, None)))
+}
+
+/// The code from the confirmation email.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyBody {
+    /// The 6-digit code.
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
+    code: String,
+}
+
+/// Confirms a request with the emailed code. Each wrong code uses one of a few attempts; codes
+/// expire.
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/verify",
+    tag = "requests",
+    params(PublicId),
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "Confirmed (or already confirmed)", body = PublicStatus),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The code expired: ask for a new one", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong code", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes, or too many attempts from this client", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn verify_request(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<PublicId>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Response {
+    let outcome = state
+        .store
+        .verify_request_code(
+            &path.id,
+            body.code.trim(),
+            ip.as_deref(),
+            &state.options.rate_limits,
+        )
+        .await;
+    let problem = |status: StatusCode, detail: String| {
+        Problem::new(
+            status,
+            status.canonical_reason().unwrap_or("Error"),
+            Some(detail),
+        )
+        .into_response()
+    };
+    match outcome {
+        Ok(VerifyOutcome::Verified(r) | VerifyOutcome::AlreadyVerified(r)) => {
+            Json(public_status(&state, &r, None)).into_response()
+        }
+        Ok(VerifyOutcome::WrongCode { attempts_left }) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("wrong code; {attempts_left} attempts left"),
+        ),
+        Ok(VerifyOutcome::Expired) => problem(StatusCode::GONE, "the code expired".to_owned()),
+        Ok(VerifyOutcome::TooManyAttempts) => problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong codes: ask for a new one".to_owned(),
+        ),
+        Ok(VerifyOutcome::Unknown) => ApiError::NotFound("request").into_response(),
+        Err(StoreError::RateLimited { .. }) => problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many attempts from this client".to_owned(),
+        ),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+/// A request in the privacy team's queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RequestView {
+    /// Internal id.
+    id: i64,
+    /// The person's reference (`dsr_...`).
+    public_id: String,
+    r#type: String,
+    /// Regimes asked under.
+    regimes: Vec<String>,
+    status: String,
+    /// `privacy_centre`, `api` or `admin`.
+    channel: String,
+    /// `email` or `phone`.
+    identity_kind: String,
+    /// The identity, masked in lists (`a***@example.com`) and in full on a single request.
+    identity: String,
+    received_on: String,
+    /// The effective deadline: the earliest of the legal and the promised ones.
+    due_on: String,
+    /// The regime whose clock sets `due_on`.
+    due_regime: String,
+    /// The legal deadline, the latest one after an extension, and the promised one.
+    legal_due: String,
+    extended_due: Option<String>,
+    promised_due: Option<String>,
+    /// Receipt must be acknowledged by this day (CCPA).
+    acknowledge_by: Option<String>,
+    /// Days until `due_on` (negative when overdue); absent once closed.
+    days_left: Option<i64>,
+    urgency: Urgency,
+    /// Who decided (`user:ID` or `token:ID`) and why, once decided.
+    decided_by: Option<String>,
+    reason: Option<String>,
+    /// What execution found and did, once completed.
+    #[schema(value_type = Option<Object>)]
+    outcome: Option<serde_json::Value>,
+}
+
+fn view(state: &AppState, r: &Request, full_identity: bool) -> RequestView {
+    let (days_left, urgency) = time_left(r, day_of(state.store.now()));
+    let d = &r.deadline;
+    RequestView {
+        id: r.id,
+        public_id: r.public_id.clone(),
+        r#type: r.kind.as_str().to_owned(),
+        regimes: r.regimes.clone(),
+        status: r.status.as_str().to_owned(),
+        channel: r.channel.as_str().to_owned(),
+        identity_kind: r.identity_kind.clone(),
+        identity: if full_identity {
+            r.identity_value.clone()
+        } else {
+            mask_identity(&r.identity_value)
+        },
+        received_on: d.received_on.clone(),
+        due_on: d.due_on.clone(),
+        due_regime: d.regime.clone(),
+        legal_due: d.legal_due.clone(),
+        extended_due: d.extended_due.clone(),
+        promised_due: d.promised_due.clone(),
+        acknowledge_by: d.acknowledge_by.clone(),
+        days_left,
+        urgency,
+        decided_by: r.decided_by_actor.clone(),
+        reason: r.decision_reason.clone(),
+        outcome: r.outcome.clone(),
+    }
+}
+
+/// Which requests to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Include completed and refused requests (after the open ones, newest first).
+    closed: Option<bool>,
+    /// Most requests to return (default 200, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+/// The queue: open requests by time left (overdue first), then, with `closed=true`, closed ones.
+/// Identities are masked; the read is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/requests",
+    tag = "admin",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Requests by time left", body = [RequestView]),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant read_requests", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<RequestView>>, ApiError> {
+    principal.require(Permission::ReadRequests)?;
+    let limit = query.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 1000".to_owned(),
+        ));
+    }
+    let requests = state
+        .store
+        .list_requests(query.closed.unwrap_or(false), limit)
+        .await?;
+    state
+        .store
+        .audit_append(
+            &NewEntry::new(principal.actor, "request.list", None)
+                .with_details(json!({ "count": requests.len() })),
+        )
+        .await?;
+    Ok(Json(
+        requests.iter().map(|r| view(&state, r, false)).collect(),
+    ))
+}
+
+/// A request taken on someone's behalf (by phone, by post, at the desk): the person's identity was
+/// checked by whoever takes it, so it starts verified.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewAdminRequest {
+    #[schema(example = "erasure")]
+    r#type: String,
+    #[schema(example = "gdpr")]
+    regime: String,
+    /// `email` or `phone`.
+    #[schema(example = "email")]
+    identity_kind: String,
+    #[schema(example = "person@example.com")]
+    identity: String,
+    details: Option<String>,
+}
+
+/// Records a request on someone's behalf. Needs `decide_requests`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/requests",
+    tag = "admin",
+    request_body = NewAdminRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded, verified, awaiting a decision", body = RequestView),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Type not offered under the regime, or a bad identity", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this identity", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_create(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<ApiJson<NewAdminRequest>, ApiError>,
+) -> Response {
+    // The permission is checked before the body is looked at.
+    if let Err(err) = principal.require(Permission::DecideRequests) {
+        return err.into_response();
+    }
+    let body = match body {
+        Ok(ApiJson(body)) => body,
+        Err(err) => return err.into_response(),
+    };
+    let (kind, regime) = match parse_type_and_regime(&body.r#type, &body.regime) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into_response(),
+    };
+    let intake = Intake {
+        kind,
+        regime,
+        identity_kind: body.identity_kind,
+        identity_value: body.identity,
+        details: body.details,
+    };
+    match submit(&state, &principal.actor, Channel::Admin, intake, None).await {
+        Ok((request, _)) => {
+            (StatusCode::CREATED, Json(view(&state, &request, true))).into_response()
+        }
+        Err(err) => intake_problem(err),
+    }
+}
+
+/// A request's internal id.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct RequestId {
+    /// Internal id.
+    id: i64,
+}
+
+/// One request with the person's identity in full. The read is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/requests/{id}",
+    tag = "admin",
+    params(RequestId),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant read_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<RequestId>,
+) -> Result<Json<RequestView>, ApiError> {
+    principal.require(Permission::ReadRequests)?;
+    let request = state
+        .store
+        .request(path.id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
+    state
+        .store
+        .audit_append(&NewEntry::new(
+            principal.actor,
+            "request.read",
+            Some(Target::new("request", request.id)),
+        ))
+        .await?;
+    Ok(Json(view(&state, &request, true)))
+}
+
+/// Approve or refuse.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DecisionName {
+    /// Carry the request out (execution runs as a background job).
+    Approve,
+    /// Refuse it, with a reason the person sees.
+    Reject,
+}
+
+/// A decision on a verified request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionBody {
+    decision: DecisionName,
+    /// Required to refuse (the person is told it), at most 2000 characters.
+    reason: Option<String>,
+}
+
+/// Approves (execution is enqueued in the same transaction) or refuses a verified request. Needs
+/// `decide_requests`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/requests/{id}/decision",
+    tag = "admin",
+    params(RequestId),
+    request_body = DecisionBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Decided", body = RequestView),
+        (status = 400, description = "Malformed body or id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not awaiting a decision (unverified or already decided)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A refusal without a reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_decide(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<RequestId>,
+    body: Result<ApiJson<DecisionBody>, ApiError>,
+) -> Result<Json<RequestView>, ApiError> {
+    // The permission is checked before the body is looked at.
+    principal.require(Permission::DecideRequests)?;
+    let ApiJson(body) = body?;
+    let decision = match body.decision {
+        DecisionName::Approve => Decision::Approve,
+        DecisionName::Reject => {
+            let reason = body.reason.as_deref().map(str::trim).unwrap_or_default();
+            if reason.is_empty() || reason.chars().count() > 2000 {
+                return Err(ApiError::Unprocessable(
+                    "a refusal needs a reason of 1 to 2000 characters".to_owned(),
+                ));
+            }
+            Decision::Reject {
+                reason: reason.to_owned(),
+            }
+        }
+    };
+    let request = state
+        .store
+        .decide_request(&principal.actor, path.id, &decision)
+        .await?;
+    Ok(Json(view(&state, &request, true)))
+}
