@@ -405,7 +405,9 @@ mod tests {
             let env = |k: &str| (k == "PACTUM_JOB_LEASE").then(|| bad.to_owned());
             let err = Settings::resolve(None, &env, Layer::default()).expect_err(bad);
             assert!(
-                format!("{err:#}").contains(&format!("job_lease (PACTUM_JOB_LEASE) is {bad} seconds: it must be from 5")),
+                format!("{err:#}").contains(&format!(
+                    "job_lease (PACTUM_JOB_LEASE) is {bad} seconds: it must be from 5"
+                )),
                 "{err:#}"
             );
         }

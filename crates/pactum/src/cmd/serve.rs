@@ -116,6 +116,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url.clone(),
         mail_from: None,
         smtp_url: None,
+        job_lease: None,
     };
     let settings = Settings::resolve(args.config.as_deref(), &|k| std::env::var(k).ok(), flags)?;
     init_logging(settings.log_format);
@@ -215,7 +216,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
         let background = CancellationToken::new();
-        let jobs = start_background_work(&store, executor, background.clone()).await?;
+        let jobs = start_background_work(&store, executor, &settings, background.clone()).await?;
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
@@ -443,10 +444,13 @@ async fn shutdown_signal() {
 const HOUSEKEEPING: &str = "housekeeping";
 
 /// Starts the job worker and the scheduler, and makes sure the housekeeping schedule exists. Several
-/// instances on one PostgreSQL share the jobs: each slot is enqueued once and each job runs once.
+/// instances on one PostgreSQL share the jobs: each slot is enqueued once and each job is claimed by
+/// one instance at a time, under the configured lease (another instance takes it over only once the
+/// lease has run out without a heartbeat).
 async fn start_background_work(
     store: &pactum_store::Store,
     executor: Arc<crate::executor::Executor>,
+    settings: &Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     store
@@ -465,10 +469,11 @@ async fn start_background_work(
         std::time::Duration::from_secs(15),
         shutdown.clone(),
     ));
-    let worker = Worker::new(
-        store.clone(),
-        WorkerConfig::new(&[HOUSEKEEPING, REQUEST_EXECUTE_JOB]),
-    );
+    let mut config = WorkerConfig::new(&[HOUSEKEEPING, REQUEST_EXECUTE_JOB]);
+    config.lease = settings.job_lease();
+    config.heartbeat = settings.job_heartbeat();
+    tracing::info!(worker = %config.id, lease_seconds = settings.job_lease, "job worker configured");
+    let worker = Worker::new(store.clone(), config);
     let handler_store = store.clone();
     let worker = tokio::spawn(async move {
         worker
