@@ -58,6 +58,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+pub use privacy_centre::NEW_REQUEST_PATH as PRIVACY_CENTRE_PATH;
 pub use problem::Problem;
 
 /// What the server publishes, derived once from the data map.

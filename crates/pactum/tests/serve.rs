@@ -453,6 +453,13 @@ fn demo_requests_run_end_to_end() {
         String::from_utf8_lossy(&token.stderr)
     );
     let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    // The published notice sends people to the privacy centre.
+    let (status, notice) = get(&server.addr, "/");
+    assert_eq!(status, 200);
+    assert!(
+        notice.contains(&format!("href=\"http://{}/requests/new\"", server.addr)),
+        "the notice links to the privacy centre"
+    );
 
     let access = run_request(&server, data.path(), &token, "access");
     assert!(

@@ -125,13 +125,18 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         settings.map.clone()
     };
-    let (site, map) = build_site(&map_dir)?;
+    let loaded = load_map(&map_dir)?;
     let demo = if args.demo {
         Some(demo_urls(&settings.data, &map_dir)?)
     } else {
         None
     };
-    let organisation = site.organisation.clone();
+    let organisation = loaded
+        .map
+        .organisation
+        .as_ref()
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -160,6 +165,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{addr}"));
+        let site = build_site(&loaded, &public_url)?;
+        let map = loaded.map;
         let mailer = mailer(&settings, &map)?;
         let options = pactum_web::Options {
             tls: settings.tls.is_some(),
@@ -355,12 +362,21 @@ pub(crate) fn datastore_url(
         .and_then(|var| std::env::var(var).ok())
 }
 
-/// Loads and checks the map and renders everything the server publishes.
-fn build_site(map_dir: &Path) -> anyhow::Result<(pactum_web::Site, pactum_domain::model::DataMap)> {
-    let Some(loaded) = crate::cmd::load_without_errors(map_dir, "serve a privacy notice")? else {
-        anyhow::bail!("the data map at {} has errors", map_dir.display());
-    };
-    let notice = pactum_publish::notice::build(&loaded.map);
+/// Loads and checks the map: the server refuses a map with errors before it binds anything.
+fn load_map(map_dir: &Path) -> anyhow::Result<pactum_mapfile::Loaded> {
+    match crate::cmd::load_without_errors(map_dir, "serve a privacy notice")? {
+        Some(loaded) => Ok(loaded),
+        None => anyhow::bail!("the data map at {} has errors", map_dir.display()),
+    }
+}
+
+/// Renders everything the server publishes. When the map offers requests, the notice's rights
+/// section links to the privacy centre at `public_url`.
+fn build_site(
+    loaded: &pactum_mapfile::Loaded,
+    public_url: &str,
+) -> anyhow::Result<pactum_web::Site> {
+    let mut notice = pactum_publish::notice::build(&loaded.map);
     let ropa = pactum_publish::ropa::build(&loaded.map);
     let organisation = loaded
         .map
@@ -368,19 +384,49 @@ fn build_site(map_dir: &Path) -> anyhow::Result<(pactum_web::Site, pactum_domain
         .as_ref()
         .map(|o| o.name.clone())
         .unwrap_or_default();
-    let mut site = pactum_web::Site::from_parts(
+    let policy = loaded
+        .map
+        .rights
+        .as_ref()
+        .map(pactum_web::requests::RequestPolicy::from_rights)
+        .unwrap_or_default();
+    if !policy.offered.is_empty()
+        && let Some(rights) = notice.sections.iter_mut().find(|s| s.id == "rights")
+    {
+        use pactum_publish::notice::{Block, Inline};
+        let url = format!(
+            "{}{}",
+            public_url.trim_end_matches('/'),
+            pactum_web::PRIVACY_CENTRE_PATH
+        );
+        rights.blocks.insert(
+            0,
+            Block::Paragraph {
+                content: vec![
+                    Inline::Strong("Make a request online:".to_owned()),
+                    Inline::Text(" ".to_owned()),
+                    Inline::Link {
+                        text: url.clone(),
+                        href: url,
+                    },
+                    Inline::Text(
+                        " (we email you a code to confirm it is you, and you can follow the request there)."
+                            .to_owned(),
+                    ),
+                ],
+            },
+        );
+    }
+    Ok(pactum_web::Site::from_parts(
         &organisation,
         &pactum_publish::html::render(&notice),
         &pactum_publish::markdown::render(&notice),
         serde_json::to_value(&notice).context("cannot serialise the notice")?,
         serde_json::to_value(&ropa).context("cannot serialise the record")?,
-        report::json(&loaded),
-    );
+        report::json(loaded),
+    )
     // The privacy centre takes exactly the requests the notice promises.
-    if let Some(rights) = &loaded.map.rights {
-        site = site.with_requests(pactum_web::requests::RequestPolicy::from_rights(rights));
-    }
-    Ok((site, loaded.map))
+    .with_requests(policy))
 }
 
 /// Where emails to data subjects go: the SMTP server when one is configured, else `.eml` files in
