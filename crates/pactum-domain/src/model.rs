@@ -499,6 +499,22 @@ pub struct Processor {
     pub agreement: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// How the recipient is told when a person's data it received is rectified, erased or
+    /// restricted (GDPR Art. 19). Without it, telling them is a task for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
+}
+
+/// A recipient's webhook for data-subject request outcomes: signed POSTs (the Standard Webhooks
+/// scheme: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`). The
+/// map names environment variables, never the URL or the secret themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Environment variable holding the HTTPS URL that receives the webhooks.
+    pub webhook_env: String,
+    /// Environment variable holding the signing secret (`whsec_` followed by base64, or raw text).
+    pub secret_env: String,
 }
 
 /// The event a retention period counts from.

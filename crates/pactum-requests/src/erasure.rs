@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, KeyInit, Mac};
-use pactum_connectors::{RowChange, RowErasure};
+use pactum_connectors::{ConnectorError, Datastore, RowChange, RowErasure};
 use pactum_domain::catalog::Catalog;
 use pactum_domain::model::{DataMap, Erasure, IdentityKind};
 use pactum_domain::traversal::CollectionRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::{Connections, FoundRows, RequestError, collect, collection};
@@ -33,7 +33,7 @@ impl std::fmt::Debug for ErasureOptions {
 }
 
 /// What an erasure did to one collection.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Erased {
     /// Rows changed (or deleted), as counted by the datastore.
     pub rows: u64,
@@ -44,18 +44,18 @@ pub struct Erased {
 }
 
 /// Rows found but deliberately not erased, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kept {
     pub collection: String,
     pub rows: usize,
     pub reason: String,
     /// When the obligation to keep them ends, where the map lets us compute it (the latest row).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
 }
 
 /// Everything an erasure did, by datastore and collection.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErasureResult {
     pub erased: BTreeMap<String, Erased>,
     pub kept: Vec<Kept>,
@@ -65,6 +65,121 @@ pub struct ErasureResult {
     /// Datastores whose transaction failed and was rolled back, with the reason. Other datastores'
     /// changes stand: the request is incomplete and must be retried.
     pub failed: Vec<(String, String)>,
+}
+
+/// Everything an erasure decides before it changes anything: per datastore the row changes to
+/// make, the rows kept and why, the manual tasks and the datastores routed to their controller.
+///
+/// A plan is made once ([`plan_erasure`]) and applied one datastore at a time
+/// ([`apply_datastore`]), so that a run interrupted after some datastores committed can finish the
+/// others from the stored plan: re-planning could not, since the values that led from one datastore
+/// to the next (an email leading to a customer id) are erased by then.
+///
+/// It serialises (serde) so that it can be stored between attempts. **It holds personal data**: the
+/// key values of the rows to change (a primary key, or a whole row where no key is declared) and the
+/// values they are set to (a keyed hash of an email). Whoever stores it must delete it when the
+/// request completes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErasurePlan {
+    /// Row changes by datastore key; only datastores with something to change appear.
+    pub datastores: BTreeMap<String, DatastorePlan>,
+    /// Rows found but deliberately not erased, and why.
+    pub kept: Vec<Kept>,
+    pub manual_tasks: Vec<crate::ManualTask>,
+    /// Processor-role datastores, not changed: the request is passed to their controller.
+    pub routed_to_controller: Vec<crate::Routed>,
+}
+
+/// One datastore's part of an [`ErasurePlan`], applied in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatastorePlan {
+    /// By collection key in the map, in the order they are applied.
+    pub collections: BTreeMap<String, CollectionPlan>,
+}
+
+/// The changes planned in one collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectionPlan {
+    /// The collection's Redis key pattern, when it declares one (else its key in the map).
+    pub table: String,
+    /// True when rows are deleted rather than masked.
+    pub deleted: bool,
+    /// The fields masked (empty when rows are deleted).
+    pub fields: Vec<String>,
+    /// One entry per row, each of which must match exactly one row.
+    pub rows: Vec<PlannedRow>,
+}
+
+/// One row to change, found by its key fields' values as they were when planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRow {
+    /// Fields that identify the row, with their values (the primary key, a Redis key pattern's
+    /// placeholders, or every non-null value when the collection declares no key).
+    pub key: Vec<(String, String)>,
+    pub change: PlannedChange,
+    /// True when the row already held the erased values when planned (a name that was already
+    /// NULL): such a change is applied (it matches its row) but proves nothing about whether the
+    /// datastore was applied before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noop: bool,
+}
+
+/// What to do to a planned row. The values set are literal, computed when planning (a random
+/// replacement is drawn once), so applying the same plan twice writes the same values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedChange {
+    /// Delete the row (or Redis key).
+    Delete,
+    /// Set these fields (`None` is NULL, or removal of a Redis hash field).
+    Set(Vec<(String, Option<String>)>),
+}
+
+impl ErasurePlan {
+    /// The datastores to change, in the order [`erase_with`] applies them.
+    pub fn datastore_keys(&self) -> impl Iterator<Item = &str> {
+        self.datastores.keys().map(String::as_str)
+    }
+
+    /// What applying `datastore` changes, by `datastore.collection`, as planned: one row per
+    /// planned change. For reporting a datastore found already applied ([`RequestError::AlreadyApplied`]).
+    pub fn planned(&self, datastore: &str) -> BTreeMap<String, Erased> {
+        self.datastores
+            .get(datastore)
+            .map(|ds| {
+                ds.collections
+                    .iter()
+                    .map(|(key, c)| {
+                        (
+                            format!("{datastore}.{key}"),
+                            Erased {
+                                rows: c.rows.len() as u64,
+                                deleted: c.deleted,
+                                fields: c.fields.clone(),
+                            },
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The result of the whole erasure from what each datastore's application reported
+    /// (`erased`, by `datastore.collection`) and the datastores that failed. Collections where
+    /// nothing changed are left out.
+    pub fn result(
+        &self,
+        erased: BTreeMap<String, Erased>,
+        failed: Vec<(String, String)>,
+    ) -> ErasureResult {
+        ErasureResult {
+            erased: erased.into_iter().filter(|(_, e)| e.rows > 0).collect(),
+            kept: self.kept.clone(),
+            manual_tasks: self.manual_tasks.clone(),
+            routed_to_controller: self.routed_to_controller.clone(),
+            failed,
+        }
+    }
 }
 
 /// Erases every record of the person identified by `identities`.
@@ -90,7 +205,9 @@ pub async fn erase(
     .await
 }
 
-/// [`erase`] on connections kept across requests.
+/// [`erase`] on connections kept across requests: [`plan_erasure`], then [`apply_datastore`] for
+/// each datastore of the plan. A datastore whose transaction fails is rolled back and listed in
+/// [`ErasureResult::failed`]; the others' changes stand.
 pub async fn erase_with(
     connections: &mut Connections,
     map: &DataMap,
@@ -98,16 +215,59 @@ pub async fn erase_with(
     url_of: &(dyn Fn(&str) -> Option<String> + Sync),
     options: &ErasureOptions,
 ) -> Result<ErasureResult, RequestError> {
+    let plan = plan_erasure(connections, map, identities, url_of, options).await?;
+    let mut erased = BTreeMap::new();
+    let mut failed = Vec::new();
+    for datastore in plan.datastores.keys() {
+        match apply_datastore(connections, map, &plan, datastore, url_of).await {
+            Ok(done) => erased.extend(done),
+            Err(RequestError::Connector { source, .. }) => {
+                failed.push((datastore.clone(), error_chain(&source)));
+            }
+            Err(e @ RequestError::AlreadyApplied { .. }) => {
+                failed.push((datastore.clone(), e.to_string()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(plan.result(erased, failed))
+}
+
+/// An error and its causes in one line, each thing said once (database errors often repeat their
+/// cause's text).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(&format!(": {text}"));
+        }
+        source = s.source();
+    }
+    reason
+}
+
+/// Decides everything an erasure of the person identified by `identities` does, changing nothing:
+/// finds their rows across the datastores, applies the rules on shared rows and statutory
+/// retention, and computes each row's erased values. Fails with [`RequestError::CannotErase`]
+/// when a personal field has no strategy (or `keyed_hash` has no key), and when a datastore the
+/// person's data may be in is unreachable. See [`erase`] for the rules.
+pub async fn plan_erasure(
+    connections: &mut Connections,
+    map: &DataMap,
+    identities: &[(IdentityKind, String)],
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
+    options: &ErasureOptions,
+) -> Result<ErasurePlan, RequestError> {
     let mut collected = collect(connections, map, identities, url_of).await?;
     let catalog = Catalog::new(map);
-    let mut result = ErasureResult {
+    let mut plan = ErasurePlan {
         manual_tasks: std::mem::take(&mut collected.manual_tasks),
         routed_to_controller: std::mem::take(&mut collected.routed),
-        ..ErasureResult::default()
+        ..ErasurePlan::default()
     };
     let mut problems: Vec<String> = Vec::new();
-    let mut changes: BTreeMap<String, Vec<(CollectionRef, RowErasure)>> = BTreeMap::new();
-    let mut summary: BTreeMap<CollectionRef, Erased> = BTreeMap::new();
     let mut rows: Vec<(CollectionRef, FoundRows)> = collected.rows.into_iter().collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
 
@@ -133,7 +293,7 @@ pub async fn erase_with(
             }
         }
         if shared > 0 {
-            result.kept.push(Kept {
+            plan.kept.push(Kept {
                 collection: coll_ref.to_string(),
                 rows: shared,
                 reason: "also referenced by records of other people".to_owned(),
@@ -168,7 +328,7 @@ pub async fn erase_with(
             !kept
         });
         if exempt > 0 {
-            result.kept.push(Kept {
+            plan.kept.push(Kept {
                 collection: coll_ref.to_string(),
                 rows: exempt,
                 reason: exempt_reasons.join("; "),
@@ -221,17 +381,23 @@ pub async fn erase_with(
                 "`{coll_ref}` uses keyed_hash, but no hash key was given"
             ));
         }
-        let entry = summary.entry(coll_ref.clone()).or_default();
-        entry.deleted = delete;
-        entry.fields = if delete {
+        let planned = plan
+            .datastores
+            .entry(coll_ref.datastore.clone())
+            .or_default()
+            .collections
+            .entry(coll_ref.collection.clone())
+            .or_default();
+        planned.table = coll
+            .key
+            .clone()
+            .unwrap_or_else(|| coll_ref.collection.clone());
+        planned.deleted = delete;
+        planned.fields = if delete {
             Vec::new()
         } else {
             masked.iter().map(|(k, _)| (*k).clone()).collect()
         };
-        let table = coll
-            .key
-            .clone()
-            .unwrap_or_else(|| coll_ref.collection.clone());
         for row in targets {
             let value_of = |name: &str| {
                 fields
@@ -250,77 +416,198 @@ pub async fn erase_with(
                     .map(|f| ((*f).clone(), value_of(f).unwrap_or_default()))
                     .collect()
             };
-            let change = if delete {
-                RowChange::Delete
+            let (change, noop) = if delete {
+                (PlannedChange::Delete, false)
             } else {
-                RowChange::Set(
-                    masked
-                        .iter()
-                        .map(|(k, e)| ((*k).clone(), mask(e, value_of(k).as_deref(), options)))
-                        .collect(),
-                )
+                let set: Vec<(String, Option<String>)> = masked
+                    .iter()
+                    .map(|(k, e)| ((*k).clone(), mask(e, value_of(k).as_deref(), options)))
+                    .collect();
+                let noop = set.iter().all(|(k, v)| *v == value_of(k));
+                (PlannedChange::Set(set), noop)
             };
-            changes
-                .entry(coll_ref.datastore.clone())
-                .or_default()
-                .push((
-                    coll_ref.clone(),
-                    RowErasure {
-                        collection: table.clone(),
-                        key,
-                        change,
-                    },
-                ));
+            planned.rows.push(PlannedRow { key, change, noop });
         }
     }
     if !problems.is_empty() {
         return Err(RequestError::CannotErase { problems });
     }
-    for (datastore, list) in changes {
-        let store = connections.get(map, &datastore, url_of).await?;
-        let ops: Vec<RowErasure> = list
-            .iter()
-            .map(|(coll_ref, c)| {
-                let mut op = c.clone();
-                if let Some(coll) = super::collection(map, coll_ref) {
-                    op.collection =
-                        super::collection_name(store, &coll_ref.collection, coll).to_owned();
-                }
-                op
-            })
-            .collect();
-        match store.erase(&ops).await {
-            Ok(counts) => {
-                for ((coll_ref, _), n) in list.iter().zip(counts) {
-                    if let Some(s) = summary.get_mut(coll_ref) {
-                        s.rows += n;
-                    }
-                }
+    Ok(plan)
+}
+
+/// Applies `plan`'s changes in `datastore`, all in one transaction, and reports what changed by
+/// `datastore.collection`. Each change must match exactly one row, or nothing of the datastore
+/// changes ([`RequestError::Connector`]). A datastore the plan does not change gives an empty map.
+///
+/// Re-application (a run that died after the datastore committed but before its caller recorded
+/// it as done) is detected before anything is written: when every planned change is already in
+/// effect (each deleted row is gone and each masked row holds exactly its planned values, at least
+/// one of which it did not hold when planned), nothing is written and the result is
+/// [`RequestError::AlreadyApplied`]; the caller decides whether that counts as done (a checkpointed
+/// run does: [`ErasurePlan::planned`] gives the counts). Where that cannot be seen (a value the
+/// database gives back in another text form, a Redis key pattern with several placeholders), a
+/// masked row is written again with the same literal values (no change in effect), and a deleted
+/// row matches nothing, so the transaction rolls back and the error says so: a re-application
+/// never silently reports rows it did not change.
+pub async fn apply_datastore(
+    connections: &mut Connections,
+    map: &DataMap,
+    plan: &ErasurePlan,
+    datastore: &str,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<BTreeMap<String, Erased>, RequestError> {
+    let Some(ds_plan) = plan.datastores.get(datastore) else {
+        return Ok(BTreeMap::new());
+    };
+    let store = connections.get(map, datastore, url_of).await?;
+    let connector = |source| RequestError::Connector {
+        datastore: datastore.to_owned(),
+        source,
+    };
+    if already_applied(store, ds_plan).await.map_err(connector)? {
+        return Err(RequestError::AlreadyApplied {
+            datastore: datastore.to_owned(),
+        });
+    }
+    let mut ops: Vec<RowErasure> = Vec::new();
+    let mut owners: Vec<&str> = Vec::new();
+    for (key, coll) in &ds_plan.collections {
+        let table = table_name(store, key, coll);
+        for row in &coll.rows {
+            ops.push(RowErasure {
+                collection: table.to_owned(),
+                key: row.key.clone(),
+                change: match &row.change {
+                    PlannedChange::Delete => RowChange::Delete,
+                    PlannedChange::Set(set) => RowChange::Set(set.clone()),
+                },
+            });
+            owners.push(key);
+        }
+    }
+    let counts = store.erase(&ops).await.map_err(connector)?;
+    let mut erased: BTreeMap<String, Erased> = ds_plan
+        .collections
+        .iter()
+        .map(|(key, c)| {
+            (
+                format!("{datastore}.{key}"),
+                Erased {
+                    rows: 0,
+                    deleted: c.deleted,
+                    fields: c.fields.clone(),
+                },
+            )
+        })
+        .collect();
+    for (key, n) in owners.into_iter().zip(counts) {
+        if let Some(e) = erased.get_mut(&format!("{datastore}.{key}")) {
+            e.rows += n;
+        }
+    }
+    Ok(erased)
+}
+
+/// The name a planned collection goes by in its datastore (see [`crate::collection_name`]).
+fn table_name<'a>(store: &Datastore, key: &'a str, coll: &'a CollectionPlan) -> &'a str {
+    match store {
+        Datastore::Redis(_) => &coll.table,
+        Datastore::Sql(_) => key,
+    }
+}
+
+/// True when every planned change of the datastore is already in effect and at least one of them
+/// was not in effect when planned. Reads each planned collection once (its rows by one key field).
+async fn already_applied(
+    store: &mut Datastore,
+    plan: &DatastorePlan,
+) -> Result<bool, ConnectorError> {
+    let mut any_change = false;
+    for (key, coll) in &plan.collections {
+        if coll.rows.is_empty() {
+            continue;
+        }
+        any_change |= coll.rows.iter().any(|r| !r.noop);
+        // The field to look rows up by: a key field no change sets, the same for every row.
+        let set_fields = |row: &PlannedRow| match &row.change {
+            PlannedChange::Delete => Vec::new(),
+            PlannedChange::Set(set) => set.iter().map(|(f, _)| f.clone()).collect(),
+        };
+        let anchor = coll.rows.iter().try_fold(None::<String>, |acc, row| {
+            let set = set_fields(row);
+            let candidate = row
+                .key
+                .iter()
+                .find(|(f, _)| !set.contains(f))
+                .map(|(f, _)| f.clone())?;
+            match acc {
+                Some(a) if a != candidate => None,
+                _ => Some(Some(candidate)),
             }
-            Err(e) => {
-                let mut reason = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    // Database errors often repeat their cause's text: say each thing once.
-                    let text = s.to_string();
-                    if !reason.contains(&text) {
-                        reason.push_str(&format!(": {text}"));
-                    }
-                    source = s.source();
-                }
-                result.failed.push((datastore.clone(), reason));
-                for (coll_ref, _) in &list {
-                    summary.remove(coll_ref);
+        });
+        let Some(Some(anchor)) = anchor else {
+            return Ok(false);
+        };
+        if matches!(store, Datastore::Redis(_)) && coll.rows.iter().any(|r| r.key.len() != 1) {
+            // A lookup by one placeholder of several would not find the key.
+            return Ok(false);
+        }
+        let mut fields: Vec<String> = Vec::new();
+        for row in &coll.rows {
+            for f in row
+                .key
+                .iter()
+                .map(|(f, _)| f.clone())
+                .chain(set_fields(row))
+            {
+                if !fields.contains(&f) {
+                    fields.push(f);
                 }
             }
         }
+        let values: Vec<String> = coll
+            .rows
+            .iter()
+            .filter_map(|r| {
+                r.key
+                    .iter()
+                    .find(|(f, _)| *f == anchor)
+                    .map(|(_, v)| v.clone())
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let table = table_name(store, key, coll).to_owned();
+        let found = store.find(&table, &fields, &anchor, &values).await?;
+        let cell = |row: &[Option<String>], name: &str| {
+            fields
+                .iter()
+                .position(|f| f == name)
+                .and_then(|i| row.get(i).cloned().flatten())
+        };
+        for row in &coll.rows {
+            let set = set_fields(row);
+            let matching: Vec<&Vec<Option<String>>> = found
+                .iter()
+                .filter(|r| {
+                    row.key
+                        .iter()
+                        .filter(|(f, _)| !set.contains(f))
+                        .all(|(f, v)| cell(r, f).as_deref() == Some(v.as_str()))
+                })
+                .collect();
+            let in_effect = match &row.change {
+                PlannedChange::Delete => matching.is_empty(),
+                PlannedChange::Set(values) => {
+                    matching.len() == 1 && values.iter().all(|(f, v)| cell(matching[0], f) == *v)
+                }
+            };
+            if !in_effect {
+                return Ok(false);
+            }
+        }
     }
-    result.erased = summary
-        .into_iter()
-        .filter(|(_, s)| s.rows > 0)
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    Ok(result)
+    Ok(any_change)
 }
 
 /// True when some row outside the person's own refers to `row` of `target` through a declared

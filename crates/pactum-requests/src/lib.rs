@@ -4,6 +4,11 @@
 //! ([`pactum_domain::traversal::plan`]), then runs them through the connectors, feeding the values found
 //! in one collection (a customer id) into the lookups of the next (their orders), across datastores.
 //!
+//! [`erase`] does the same lookups, then applies each field's erasure strategy. It is a plan
+//! ([`plan_erasure`]: everything decided before anything changes, serialisable so that it can be
+//! stored) applied one datastore at a time ([`apply_datastore`]: one transaction each), so that a
+//! run that stops half-way can finish the remaining datastores from the stored plan.
+//!
 //! **Invariants:** a request never runs partially because a datastore was forgotten: every datastore
 //! the plan needs must be reachable before the first lookup runs, and manual datastores come back as
 //! tasks for a person, never as silently empty results.
@@ -12,15 +17,19 @@
 
 mod erasure;
 pub mod package;
+pub mod recipients;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub use erasure::{Erased, ErasureOptions, ErasureResult, Kept, erase, erase_with};
+pub use erasure::{
+    CollectionPlan, DatastorePlan, Erased, ErasureOptions, ErasurePlan, ErasureResult, Kept,
+    PlannedChange, PlannedRow, apply_datastore, erase, erase_with, plan_erasure,
+};
 
 use pactum_connectors::{ConnectorError, Datastore};
 use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind, Role};
 use pactum_domain::traversal::{CollectionRef, Source, plan};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a request could not run.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +42,12 @@ pub enum RequestError {
     Unreachable { datastore: String, reason: String },
     #[error("cannot erase: {}", problems.join("; "))]
     CannotErase { problems: Vec<String> },
+    /// Every change an [`ErasurePlan`] makes in this datastore is already in effect: it was
+    /// applied before (see [`apply_datastore`]). Nothing was written.
+    #[error(
+        "datastore `{datastore}` already holds every change of the erasure plan: it was applied before, and nothing was written"
+    )]
+    AlreadyApplied { datastore: String },
     #[error("datastore `{datastore}` failed")]
     Connector {
         datastore: String,
@@ -51,14 +66,14 @@ pub struct Records {
 }
 
 /// A manual datastore's part of a request: a person must do it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManualTask {
     pub datastore: String,
     pub instructions: Option<String>,
 }
 
 /// A datastore where the organisation is a processor: the request belongs to that data's controller.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Routed {
     pub datastore: String,
     /// The controller's key in the map (`customers` for each customer).

@@ -23,6 +23,9 @@
 //!   verification by one-time code or magic link, decisions, completion with a downloadable
 //!   package, and subject flags ([`Store::create_request`], [`Store::verify_request_code`],
 //!   [`Store::decide_request`], [`Store::complete_request`], [`Store::download_package`]).
+//! - [`checkpoints`]: an approved erasure's stored plan and the datastores done so far, so that an
+//!   interrupted run resumes ([`Store::save_erasure_plan`], [`Store::mark_datastore_done`],
+//!   [`Store::erasure_checkpoint`]); deleted when the request completes.
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -54,6 +57,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod checkpoints;
 pub mod clock;
 pub mod error;
 pub mod jobs;
@@ -461,6 +465,9 @@ mod tests {
         send_future(store.subject_flags("", ""));
         send_future(store.purge_expired_packages());
         send_future(store.purge_rate_limits());
+        send_future(store.save_erasure_plan(&actor, 1, &serde_json::Value::Null));
+        send_future(store.erasure_checkpoint(1));
+        send_future(store.mark_datastore_done(&actor, 1, "x", &serde_json::Value::Null));
     }
 
     /// A job handler completes a request inside the job's transaction: this only has to compile.

@@ -49,6 +49,11 @@ const SQLITE: &[Migration] = &[
         name: "requests",
         sql: include_str!("../migrations/sqlite/0005_requests.sql"),
     },
+    Migration {
+        version: 6,
+        name: "checkpoints",
+        sql: include_str!("../migrations/sqlite/0006_checkpoints.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -76,6 +81,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         name: "requests",
         sql: include_str!("../migrations/postgres/0005_requests.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "checkpoints",
+        sql: include_str!("../migrations/postgres/0006_checkpoints.sql"),
     },
 ];
 

@@ -1000,6 +1000,8 @@ async fn complete_in(
             .await?;
         }
     });
+    // The erasure plan holds the person's row keys: it lives no longer than the request is open.
+    crate::checkpoints::delete_in(&mut tx.tx, id).await?;
     let entry = NewEntry::new(*actor, "request.complete", Some(Target::new("request", id)))
         .with_details(json!({
             "flag": flag.map(SubjectFlag::as_str),
@@ -1470,7 +1472,8 @@ impl Store {
     /// Completes an approved request (or a verified opt-out, which needs no decision): stores the
     /// outcome, sets the subject flag the kind implies ([`RequestKind::flag`]), and stores the
     /// package, if any, under a fresh download token (`pcd_...`, returned here only; its SHA-256
-    /// is stored) that works for `package_lifetime`. Appends `request.complete`.
+    /// is stored) that works for `package_lifetime`, and deletes the request's erasure checkpoint
+    /// ([`crate::checkpoints`]: it holds the person's row keys). Appends `request.complete`.
     ///
     /// Idempotent: completing a request that is already completed changes nothing and returns it
     /// with no token, so a job retried after a crash is harmless. [`StoreError::RequestState`] in

@@ -7,16 +7,22 @@
 //! recorded as flags on the person (set when the request completes) for other controls to honour.
 //! The person is then emailed: a download link that expires, or a note that the request is done.
 //!
+//! Erasure is checkpointed in the store: its plan is stored before anything changes and each
+//! datastore is marked done after its transaction commits, so a job retried after a crash (the
+//! server killed mid-request) finishes the datastores left from the stored plan, with no datastore
+//! lost or applied twice (see `Executor::erase`). Completion deletes the plan (it holds row keys).
+//!
 //! **Invariants:** a job for a request that is already completed does nothing (a retried job after a
 //! crash never completes twice); a failed datastore fails the job (it is retried with backoff) and
 //! the request stays approved, so nothing is reported done that was not; nothing here logs an
 //! identity or a record.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pactum_domain::model::{DataMap, IdentityKind};
-use pactum_requests::{Connections, ErasureOptions};
+use pactum_requests::{Connections, Erased, ErasureOptions, ErasurePlan, RequestError};
 use pactum_store::Store;
 use pactum_store::audit::Actor;
 use pactum_store::jobs::ClaimedJob;
@@ -93,7 +99,9 @@ impl Executor {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("request {id} does not exist"))?;
         match request.status {
-            RequestStatus::Completed => return Ok(()),
+            // Done before: make sure the recipients' jobs exist (a crash may have come between
+            // the completion and their enqueueing; they are keyed, so this never doubles them).
+            RequestStatus::Completed => return self.enqueue_notifications(&request).await,
             RequestStatus::Approved => {}
             other => return Err(format!("request {id} is {other}, not approved")),
         }
@@ -126,28 +134,7 @@ impl Executor {
                 (outcome, Some(package))
             }
             Plan::Erase => {
-                let options = ErasureOptions {
-                    hash_key: self.hash_key.clone(),
-                    today: Some(pactum_web::requests::day_of(self.store.now())),
-                };
-                let mut connections = self.connections.lock().await;
-                let result = pactum_requests::erase_with(
-                    &mut connections,
-                    &self.map,
-                    &identities,
-                    &url_of,
-                    &options,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-                if !result.failed.is_empty() {
-                    let failed: Vec<String> = result
-                        .failed
-                        .iter()
-                        .map(|(ds, reason)| format!("{ds}: {reason}"))
-                        .collect();
-                    return Err(format!("erasure rolled back in {}", failed.join("; ")));
-                }
+                let result = self.erase(id, &identities).await?;
                 let outcome = json!({
                     "rows_erased": result.erased.values().map(|e| e.rows).sum::<u64>(),
                     "erased": result.erased,
@@ -157,12 +144,43 @@ impl Executor {
                 });
                 (outcome, None)
             }
+            Plan::Flag if crate::notify::action(request.kind).is_some() => {
+                // A restriction is passed on to the recipients of the collections that hold the
+                // person's records: find them (read only).
+                let mut connections = self.connections.lock().await;
+                let found =
+                    pactum_requests::access_with(&mut connections, &self.map, &identities, &url_of)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                (
+                    json!({
+                        "recorded": request.kind.as_str(),
+                        "note": "recorded on the person; other controls honour it",
+                        "collections": found.records.keys().collect::<Vec<_>>(),
+                    }),
+                    None,
+                )
+            }
             Plan::Flag => (
                 json!({ "recorded": request.kind.as_str(), "note": "recorded on the person; other controls honour it" }),
                 None,
             ),
             Plan::Manual(task) => (json!({ "manual_tasks": [task] }), None),
         };
+        // Art. 19: the recipients of the collections the person's records were in.
+        let mut outcome = outcome;
+        let collections = touched_collections(&outcome);
+        let (jobs, by_other_means) = crate::notify::plan(&self.map, &request, &collections);
+        if crate::notify::action(request.kind).is_some() {
+            let webhooks: Vec<&str> = jobs
+                .iter()
+                .filter_map(|j| j.payload.get("processor").and_then(|p| p.as_str()))
+                .collect();
+            outcome["recipients"] = json!({
+                "webhooks": webhooks,
+                "to_tell_by_other_means": by_other_means,
+            });
+        }
         let (request, token) = self
             .store
             .complete_request(
@@ -176,6 +194,7 @@ impl Executor {
             )
             .await
             .map_err(|e| e.to_string())?;
+        self.enqueue_notifications(&request).await?;
         // Completion is committed: a mail failure is logged, not retried (the status page says
         // the request is done; a retry could not re-issue the download link).
         if let Err(err) = self.tell(&request, token.as_deref()).await {
@@ -186,6 +205,134 @@ impl Executor {
             kind = request.kind.as_str(),
             "request completed"
         );
+        Ok(())
+    }
+
+    /// Erases the person's records, checkpointed: the plan is made and stored on the first
+    /// attempt (or read back on a retry), then each datastore not yet done is applied in its own
+    /// transaction and marked done. A run stopped anywhere resumes with the datastores left, from
+    /// the stored plan: planning again could not find them (the values that led to them are
+    /// erased by then).
+    ///
+    /// A run that died after a datastore committed but before it was marked done finds, on the
+    /// retry, every planned change of that datastore already in effect:
+    /// [`pactum_requests::apply_datastore`] writes nothing and says so, and the datastore is marked
+    /// done with its planned counts. Where that cannot be seen, a masked row is written again with
+    /// the same planned values (no change in effect) and a deleted one matches nothing, which
+    /// fails the job loudly (it is retried, then dead) rather than report what it did not do.
+    async fn erase(
+        &self,
+        id: i64,
+        identities: &[(IdentityKind, String)],
+    ) -> Result<pactum_requests::ErasureResult, String> {
+        let url_of = |key: &str| (self.url_of)(key);
+        let mut connections = self.connections.lock().await;
+        let checkpoint = match self
+            .store
+            .erasure_checkpoint(id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(checkpoint) => checkpoint,
+            None => {
+                let options = ErasureOptions {
+                    hash_key: self.hash_key.clone(),
+                    today: Some(pactum_web::requests::day_of(self.store.now())),
+                };
+                let plan = pactum_requests::plan_erasure(
+                    &mut connections,
+                    &self.map,
+                    identities,
+                    &url_of,
+                    &options,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                let value = serde_json::to_value(&plan)
+                    .map_err(|e| format!("cannot store the erasure plan: {e}"))?;
+                // `false`: another run stored a plan first; the stored one is the one applied.
+                self.store
+                    .save_erasure_plan(&Actor::System, id, &value)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.store
+                    .erasure_checkpoint(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("request {id}'s erasure plan was not stored"))?
+            }
+        };
+        let plan: ErasurePlan = serde_json::from_value(checkpoint.plan)
+            .map_err(|e| format!("request {id}'s stored erasure plan cannot be read: {e}"))?;
+        let mut erased: BTreeMap<String, Erased> = BTreeMap::new();
+        for (datastore, result) in &checkpoint.done {
+            let done: BTreeMap<String, Erased> =
+                serde_json::from_value(result.clone()).map_err(|e| {
+                    format!("request {id}'s result for `{datastore}` cannot be read: {e}")
+                })?;
+            erased.extend(done);
+        }
+        let mut failed: Vec<String> = Vec::new();
+        for datastore in plan.datastore_keys() {
+            if checkpoint.done.contains_key(datastore) {
+                continue;
+            }
+            let done = match pactum_requests::apply_datastore(
+                &mut connections,
+                &self.map,
+                &plan,
+                datastore,
+                &url_of,
+            )
+            .await
+            {
+                Ok(done) => done,
+                Err(RequestError::AlreadyApplied { .. }) => {
+                    tracing::warn!(
+                        request = id,
+                        datastore,
+                        "erasure already in effect: a previous run committed it but stopped before recording it"
+                    );
+                    plan.planned(datastore)
+                }
+                Err(e) => {
+                    failed.push(format!("{datastore}: {}", error_chain(&e)));
+                    continue;
+                }
+            };
+            let value = serde_json::to_value(&done).map_err(|e| e.to_string())?;
+            self.store
+                .mark_datastore_done(&Actor::System, id, datastore, &value)
+                .await
+                .map_err(|e| e.to_string())?;
+            erased.extend(done);
+        }
+        if !failed.is_empty() {
+            return Err(format!(
+                "erasure rolled back in {}; the datastores done stay done, and the retry resumes from the stored plan",
+                failed.join("; ")
+            ));
+        }
+        Ok(plan.result(erased, Vec::new()))
+    }
+
+    /// Enqueues one `recipient.notify` job per recipient the completed request's outcome lists
+    /// (keyed by request and recipient, so a second call adds nothing).
+    async fn enqueue_notifications(&self, request: &Request) -> Result<(), String> {
+        let Some(webhooks) = request
+            .outcome
+            .as_ref()
+            .and_then(|o| o.pointer("/recipients/webhooks"))
+            .and_then(serde_json::Value::as_array)
+        else {
+            return Ok(());
+        };
+        for key in webhooks.iter().filter_map(serde_json::Value::as_str) {
+            self.store
+                .enqueue(&crate::notify::job(request.id, key))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         Ok(())
     }
 
@@ -226,4 +373,49 @@ impl Executor {
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+/// An error and its causes in one line, each thing said once (database errors often repeat their
+/// cause's text). Datastore errors never carry row values or connection URLs.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(&format!(": {next}"));
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The collections (`datastore.collection`) an outcome says the person's records were in: erased,
+/// kept, or found.
+fn touched_collections(outcome: &serde_json::Value) -> Vec<String> {
+    let mut collections: Vec<String> = Vec::new();
+    if let Some(erased) = outcome.get("erased").and_then(serde_json::Value::as_object) {
+        collections.extend(erased.keys().cloned());
+    }
+    if let Some(kept) = outcome.get("kept").and_then(serde_json::Value::as_array) {
+        collections.extend(
+            kept.iter()
+                .filter_map(|k| k.get("collection").and_then(serde_json::Value::as_str))
+                .map(str::to_owned),
+        );
+    }
+    if let Some(found) = outcome.get("collections") {
+        match found {
+            serde_json::Value::Array(list) => collections.extend(
+                list.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned),
+            ),
+            serde_json::Value::Object(map) => collections.extend(map.keys().cloned()),
+            _ => {}
+        }
+    }
+    collections.sort();
+    collections.dedup();
+    collections
 }

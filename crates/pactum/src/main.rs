@@ -6,6 +6,7 @@ mod cli;
 mod cmd;
 mod demo;
 mod executor;
+mod notify;
 mod settings;
 
 use std::process::ExitCode;

@@ -67,11 +67,16 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(data, args, &[])
+    }
+
+    fn start_with_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::cargo_bin("pactum")
             .expect("binary")
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -508,5 +513,156 @@ fn demo_requests_run_end_to_end() {
         verify.status.success(),
         "{}",
         String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+/// Every POST a [`Recipient`] received: headers and body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// A recipient of webhooks on loopback, recording every POST (headers and body).
+struct Recipient {
+    url: String,
+    seen: Seen,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Recipient {
+    fn start() -> Recipient {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let seen: Seen = std::sync::Arc::default();
+        let record = std::sync::Arc::clone(&seen);
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let record = std::sync::Arc::clone(&record);
+                    async move {
+                        record
+                            .lock()
+                            .expect("not poisoned")
+                            .push((headers, body.to_vec()));
+                        axum::http::StatusCode::NO_CONTENT
+                    }
+                },
+            ),
+        );
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Recipient {
+            url: format!("http://{addr}/hook"),
+            seen,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// GDPR Art. 19 on the demo: with a webhook declared for one processor, an erasure tells that
+/// recipient with a signed event it can verify, lists the other recipients as tasks, and audits
+/// the delivery.
+#[test]
+fn an_erasure_tells_the_recipients_by_signed_webhook() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // The first start writes the demo map; declare AWS's webhook in it. (Stopped once it answers:
+    // its signal handler is in place by then.)
+    let first = Server::start(data.path(), &[]);
+    assert_eq!(get(&first.addr, "/healthz").0, 200);
+    let (status, logs) = first.stop();
+    assert!(status.success(), "{logs}");
+    let processors = data.path().join("demo-map/processors.yml");
+    let text = std::fs::read_to_string(&processors).expect("processors.yml");
+    let text = text.replacen(
+        "  aws:\n",
+        "  aws:\n    notify: {webhook_env: AWS_PRIVACY_HOOK, secret_env: AWS_PRIVACY_SECRET}\n",
+        1,
+    );
+    std::fs::write(&processors, text).expect("write");
+    let recipient = Recipient::start();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let server = Server::start_with_env(
+        data.path(),
+        &[],
+        &[
+            ("AWS_PRIVACY_HOOK", recipient.url.as_str()),
+            ("AWS_PRIVACY_SECRET", secret),
+        ],
+    );
+    let token = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--name",
+            "hooks",
+            "--role",
+            "privacy_officer",
+            "--data",
+        ])
+        .arg(data.path())
+        .output()
+        .expect("token");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+
+    let erasure = run_request(&server, data.path(), &token, "erasure");
+    assert_eq!(
+        erasure["outcome"]["recipients"]["webhooks"],
+        serde_json::json!(["aws"]),
+        "{erasure}"
+    );
+    let others = erasure["outcome"]["recipients"]["to_tell_by_other_means"].to_string();
+    assert!(others.contains("Cloudflare"), "{others}");
+
+    let mut delivered = Vec::new();
+    for _ in 0..100 {
+        delivered = recipient.seen.lock().expect("not poisoned").clone();
+        if !delivered.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if delivered.len() != 1 {
+        let (_, logs) = server.stop();
+        panic!("{} webhooks, not one:\n{logs}", delivered.len());
+    }
+    let (headers, body) = &delivered[0];
+    let header = |name: &str| headers[name].to_str().expect("ascii").to_owned();
+    let timestamp: i64 = header("webhook-timestamp").parse().expect("seconds");
+    assert_eq!(
+        header("webhook-signature"),
+        pactum_requests::recipients::sign(
+            &pactum_requests::recipients::secret_bytes(secret),
+            &header("webhook-id"),
+            timestamp,
+            body
+        )
+    );
+    let event = json_of(&String::from_utf8_lossy(body));
+    assert_eq!(event["type"], "privacy_request.erasure");
+    assert_eq!(event["data"]["action"], "erase");
+    assert_eq!(event["data"]["subject"]["email"], "alex.morgan@example.com");
+    assert_eq!(event["data"]["controller"], "Helpdeskly, Inc.");
+
+    let (status, logs) = server.stop();
+    assert!(status.success(), "{logs}");
+    let export = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args(["audit", "export", "--data"])
+        .arg(data.path())
+        .output()
+        .expect("export");
+    let export = String::from_utf8_lossy(&export.stdout);
+    assert!(export.contains("recipient.notified"), "{export}");
+    assert!(
+        !export.contains("alex.morgan"),
+        "no address in the audit log"
     );
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod audit;
+mod checkpoints;
 mod job_processes;
 mod jobs;
 mod open;

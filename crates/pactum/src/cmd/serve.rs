@@ -190,6 +190,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             hash_key: erasure_key(args.demo)?,
             connections: tokio::sync::Mutex::new(pactum_requests::Connections::default()),
         });
+        let notifier = Arc::new(crate::notify::Notifier {
+            store: store.clone(),
+            map: Arc::clone(&map),
+            sender: pactum_requests::recipients::Sender::new()
+                .context("cannot build the HTTP client for recipients' webhooks")?,
+            organisation: organisation.clone(),
+        });
         // Tests and scripts read the first line to find the port when listening on port 0. Standard
         // output may be closed early by whoever read it: a server must not die of that.
         let mut banner = format!(
@@ -223,7 +230,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
         let background = CancellationToken::new();
-        let jobs = start_background_work(&store, executor, &settings, background.clone()).await?;
+        let jobs = start_background_work(&store, executor, notifier, &settings, background.clone()).await?;
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
@@ -496,6 +503,7 @@ const HOUSEKEEPING: &str = "housekeeping";
 async fn start_background_work(
     store: &pactum_store::Store,
     executor: Arc<crate::executor::Executor>,
+    notifier: Arc<crate::notify::Notifier>,
     settings: &Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
@@ -515,7 +523,8 @@ async fn start_background_work(
         std::time::Duration::from_secs(15),
         shutdown.clone(),
     ));
-    let mut config = WorkerConfig::new(&[HOUSEKEEPING, REQUEST_EXECUTE_JOB]);
+    let mut config =
+        WorkerConfig::new(&[HOUSEKEEPING, REQUEST_EXECUTE_JOB, crate::notify::NOTIFY_JOB]);
     config.lease = settings.job_lease();
     config.heartbeat = settings.job_heartbeat();
     tracing::info!(worker = %config.id, lease_seconds = settings.job_lease, "job worker configured");
@@ -527,10 +536,13 @@ async fn start_background_work(
                 move |job| {
                     let store = handler_store.clone();
                     let executor = Arc::clone(&executor);
+                    let notifier = Arc::clone(&notifier);
                     async move {
                         match job.kind.as_str() {
                             REQUEST_EXECUTE_JOB => executor.run(&job).await,
-                            _ => housekeeping(&store, &job).await,
+                            crate::notify::NOTIFY_JOB => notifier.run(&job).await,
+                            HOUSEKEEPING => housekeeping(&store, &job).await,
+                            other => Err(format!("no handler for jobs of kind `{other}`")),
                         }
                     }
                 },
