@@ -174,7 +174,11 @@ async fn create(
         }
         Err(IntakeError::Store(err)) => server_error(&err),
         Err(err) => {
-            let status = intake_status(&err);
+            // On the form, an unoffered choice is a form error like any other.
+            let status = match err {
+                IntakeError::NotOffered(..) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => intake_status(&err),
+            };
             let mut response = form_page(
                 &state,
                 status,
@@ -198,6 +202,7 @@ pub(crate) fn intake_status(err: &IntakeError) -> StatusCode {
         IntakeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         IntakeError::NoMailer | IntakeError::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
         IntakeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        IntakeError::NotOffered(..) => StatusCode::NOT_FOUND,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -197,30 +197,49 @@ pub fn mask_identity(value: &str) -> String {
     }
 }
 
-/// A plausible email address: one `@`, something before it, a dotted domain after it, no spaces,
-/// at most 254 characters (RFC 5321). Deliverability is what the verification proves.
+/// [`valid_email`] as a JSON Schema pattern (the API documents exactly what it accepts).
+pub const EMAIL_PATTERN: &str = "^(?=[^@]{1,64}@)[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$";
+
+/// [`valid_phone`] as a JSON Schema pattern.
+pub const PHONE_PATTERN: &str = "^(?=(\\D*\\d){7,15}\\D*$)\\+?[0-9 ().-]+$";
+
+/// An email address Pactum can write to: a dot-atom local part of at most 64 characters from
+/// `A-Z a-z 0-9 _ % + -`, and a domain of at least two DNS labels (letters, digits and inner
+/// hyphens, at most 63 each), at most 254 characters in all. This is deliberately narrower than
+/// RFC 5322 (no quoted local parts, no internationalised addresses): every address it accepts is
+/// one SMTP servers take. It is exactly [`EMAIL_PATTERN`].
 pub fn valid_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
+    let atom = |a: &str| {
+        !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_%+-".contains(&b))
+    };
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
     value.len() <= 254
-        && !local.is_empty()
-        && local.len() <= 64
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && (1..=64).contains(&local.len())
+        && local.split('.').all(atom)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(label)
 }
 
-/// A plausible phone number: 7 to 15 digits (E.164), optionally with `+`, spaces, dots, dashes
-/// and parentheses.
+/// A phone number: an optional leading `+`, then digits, spaces, dots, dashes and parentheses,
+/// with 7 to 15 digits (E.164). It is exactly [`PHONE_PATTERN`].
 pub fn valid_phone(value: &str) -> bool {
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    (7..=15).contains(&digits)
-        && value
+    let rest = value.strip_prefix('+').unwrap_or(value);
+    let digits = rest.chars().filter(char::is_ascii_digit).count();
+    !rest.is_empty()
+        && (7..=15).contains(&digits)
+        && rest
             .chars()
-            .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+            .all(|c| c.is_ascii_digit() || " ().-".contains(c))
 }
 
 /// What a person (or an admin on their behalf) asks for.
@@ -407,6 +426,10 @@ mod tests {
         assert!(valid_phone("(555) 010-0123"));
         assert!(!valid_phone("12345"));
         assert!(!valid_phone("+1 555 0100 ext"));
+        assert!(!valid_phone("1+2345678"));
+        assert!(!valid_email("a..b@example.com"));
+        assert!(!valid_email("a@-example.com"));
+        assert!(!valid_email("a,b@example.com"));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use pactum_store::error::StoreError;
 use pactum_store::requests::{Channel, Decision, Request, RequestKind, VerifyOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,12 +22,71 @@ use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::privacy_centre::{ClientIp, intake_status};
 use crate::problem::Problem;
-use crate::requests::{
-    Intake, IntakeError, Urgency, day_of, mask_identity, parse_regime, submit, time_left,
-};
+use crate::requests::{Intake, IntakeError, Urgency, day_of, mask_identity, submit, time_left};
+use pactum_domain::model::Regime;
 
-/// The request types, as the API names them.
-const TYPES: &str = "access, portability, rectification, erasure, restriction, objection, withdraw_consent, know, delete, correct, opt_out_sale_sharing, limit_sensitive, minor_content_removal";
+/// A request type, as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RequestType {
+    Access,
+    Portability,
+    Rectification,
+    Erasure,
+    Restriction,
+    Objection,
+    WithdrawConsent,
+    Know,
+    Delete,
+    Correct,
+    OptOutSaleSharing,
+    LimitSensitive,
+    MinorContentRemoval,
+}
+
+impl From<RequestType> for RequestKind {
+    fn from(t: RequestType) -> RequestKind {
+        use RequestType as T;
+        match t {
+            T::Access => RequestKind::Access,
+            T::Portability => RequestKind::Portability,
+            T::Rectification => RequestKind::Rectification,
+            T::Erasure => RequestKind::Erasure,
+            T::Restriction => RequestKind::Restriction,
+            T::Objection => RequestKind::Objection,
+            T::WithdrawConsent => RequestKind::WithdrawConsent,
+            T::Know => RequestKind::Know,
+            T::Delete => RequestKind::Delete,
+            T::Correct => RequestKind::Correct,
+            T::OptOutSaleSharing => RequestKind::OptOutSaleSharing,
+            T::LimitSensitive => RequestKind::LimitSensitive,
+            T::MinorContentRemoval => RequestKind::MinorContentRemoval,
+        }
+    }
+}
+
+/// A law, as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RegimeName {
+    Gdpr,
+    UkGdpr,
+    Ccpa,
+    Lgpd,
+    Pipeda,
+}
+
+impl From<RegimeName> for Regime {
+    fn from(r: RegimeName) -> Regime {
+        match r {
+            RegimeName::Gdpr => Regime::Gdpr,
+            RegimeName::UkGdpr => Regime::UkGdpr,
+            RegimeName::Ccpa => Regime::Ccpa,
+            RegimeName::Lgpd => Regime::Lgpd,
+            RegimeName::Pipeda => Regime::Pipeda,
+        }
+    }
+}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -41,16 +102,20 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewPublicRequest {
-    /// What to do: one of the types the organisation offers under `regime`.
-    #[schema(example = "access")]
-    r#type: String,
-    /// The law asked under: `gdpr`, `uk_gdpr`, `ccpa`, `lgpd` or `pipeda` (those the map offers).
-    #[schema(example = "uk_gdpr")]
-    regime: String,
-    /// The person's email address: the code that confirms the request is sent there.
-    #[schema(example = "person@example.com")]
+    /// What to do: one of the types the organisation offers under `regime` (others: 404).
+    r#type: RequestType,
+    /// The law asked under (one the map offers, else 404).
+    regime: RegimeName,
+    /// The person's email address: the code that confirms the request is sent there. ASCII
+    /// addresses only (a dot-atom local part and a DNS domain).
+    #[schema(
+        example = "person@example.com",
+        max_length = 254,
+        pattern = "^(?=[^@]{1,64}@)[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+    )]
     email: String,
     /// Free text (what to correct, which data), at most 4000 characters.
+    #[schema(max_length = 4000)]
     details: Option<String>,
 }
 
@@ -112,21 +177,6 @@ fn intake_problem(err: IntakeError) -> Response {
     response
 }
 
-fn parse_type_and_regime(
-    kind: &str,
-    regime: &str,
-) -> Result<(RequestKind, pactum_domain::model::Regime), ApiError> {
-    let kind = kind.parse::<RequestKind>().map_err(|_| {
-        ApiError::Unprocessable(format!("unknown request type `{kind}` (one of {TYPES})"))
-    })?;
-    let regime = parse_regime(regime).ok_or_else(|| {
-        ApiError::Unprocessable(format!(
-            "unknown regime `{regime}` (gdpr, uk_gdpr, ccpa, lgpd or pipeda)"
-        ))
-    })?;
-    Ok((kind, regime))
-}
-
 /// Makes a request as the person it is about. Unless the type needs no verification (opt-outs of
 /// sale or sharing and limiting sensitive data, which the CCPA forbids verifying), a 6-digit code
 /// and a link are emailed to `email`; the request waits for them. Limited per address and per
@@ -140,7 +190,8 @@ fn parse_type_and_regime(
         (status = 202, description = "Received; confirm it with the emailed code", body = PublicStatus),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Type not offered under the regime, or a bad address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The organisation does not take this type under this law", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this address or from this client", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "Email is not available, so the request cannot be confirmed", body = Problem, content_type = "application/problem+json"),
@@ -151,13 +202,9 @@ async fn create_request(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<NewPublicRequest>,
 ) -> Response {
-    let (kind, regime) = match parse_type_and_regime(&body.r#type, &body.regime) {
-        Ok(parsed) => parsed,
-        Err(err) => return err.into_response(),
-    };
     let intake = Intake {
-        kind,
-        regime,
+        kind: body.r#type.into(),
+        regime: body.regime.into(),
         identity_kind: "email".to_owned(),
         identity_value: body.email,
         details: body.details,
@@ -227,7 +274,8 @@ pub(crate) struct VerifyBody {
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The code expired: ask for a new one", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong code", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong code (each uses one of a few attempts)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes, or too many attempts from this client", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -237,6 +285,10 @@ async fn verify_request(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Response {
+    // Exactly what the schema says: six digits.
+    if body.code.len() != 6 || !body.code.bytes().all(|b| b.is_ascii_digit()) {
+        return ApiError::Unprocessable("the code is six digits".to_owned()).into_response();
+    }
     let outcome = state
         .store
         .verify_request_code(
@@ -259,7 +311,7 @@ async fn verify_request(
             Json(public_status(&state, &r, None)).into_response()
         }
         Ok(VerifyOutcome::WrongCode { attempts_left }) => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::FORBIDDEN,
             format!("wrong code; {attempts_left} attempts left"),
         ),
         Ok(VerifyOutcome::Expired) => problem(StatusCode::GONE, "the code expired".to_owned()),
@@ -406,17 +458,88 @@ async fn admin_list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewAdminRequest {
-    #[schema(example = "erasure")]
-    r#type: String,
-    #[schema(example = "gdpr")]
-    regime: String,
-    /// `email` or `phone`.
-    #[schema(example = "email")]
-    identity_kind: String,
-    #[schema(example = "person@example.com")]
-    identity: String,
+    r#type: RequestType,
+    regime: RegimeName,
+    /// Who the request is about: an email address or a phone number.
+    identity: AdminIdentity,
+    /// Free text, at most 4000 characters.
+    #[schema(max_length = 4000)]
     details: Option<String>,
 }
+
+/// An email address (ASCII, as for the public API) or a phone number (7 to 15 digits, an
+/// optional leading `+`, spaces, dots, dashes and parentheses). Its schema is written by hand
+/// ([`closed_object`]): the derived one would allow other keys, which serde refuses.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub(crate) enum AdminIdentity {
+    Email { email: String },
+    Phone { phone: String },
+}
+
+/// A string property's schema.
+fn string(pattern: Option<&str>, min: Option<usize>, max: usize, description: &str) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(pattern)
+        .min_length(min)
+        .max_length(Some(max))
+        .description(Some(description))
+        .into()
+}
+
+/// An object with exactly these properties (the required ones first): no others allowed.
+fn closed_object(properties: Vec<(&str, Schema, bool)>, description: &str) -> Schema {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for (name, schema, required) in properties {
+        object = object.property(name, schema);
+        if required {
+            object = object.required(name);
+        }
+    }
+    object.into()
+}
+
+impl utoipa::PartialSchema for AdminIdentity {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(closed_object(
+                vec![(
+                    "email",
+                    string(
+                        Some(crate::requests::EMAIL_PATTERN),
+                        None,
+                        254,
+                        "An email address",
+                    ),
+                    true,
+                )],
+                "By email address",
+            ))
+            .item(closed_object(
+                vec![(
+                    "phone",
+                    string(
+                        Some(crate::requests::PHONE_PATTERN),
+                        None,
+                        40,
+                        "A phone number",
+                    ),
+                    true,
+                )],
+                "By phone number",
+            ))
+            .description(Some(
+                "Who the request is about: exactly one of `email` or `phone`.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AdminIdentity {}
 
 /// Records a request on someone's behalf. Needs `decide_requests`.
 #[utoipa::path(
@@ -432,7 +555,8 @@ pub(crate) struct NewAdminRequest {
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Type not offered under the regime, or a bad identity", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The organisation does not take this type under this law", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this identity", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -449,15 +573,15 @@ async fn admin_create(
         Ok(ApiJson(body)) => body,
         Err(err) => return err.into_response(),
     };
-    let (kind, regime) = match parse_type_and_regime(&body.r#type, &body.regime) {
-        Ok(parsed) => parsed,
-        Err(err) => return err.into_response(),
+    let (identity_kind, identity_value) = match body.identity {
+        AdminIdentity::Email { email } => ("email", email),
+        AdminIdentity::Phone { phone } => ("phone", phone),
     };
     let intake = Intake {
-        kind,
-        regime,
-        identity_kind: body.identity_kind,
-        identity_value: body.identity,
+        kind: body.r#type.into(),
+        regime: body.regime.into(),
+        identity_kind: identity_kind.to_owned(),
+        identity_value,
         details: body.details,
     };
     match submit(&state, &principal.actor, Channel::Admin, intake, None).await {
@@ -514,24 +638,53 @@ async fn admin_get(
     Ok(Json(view(&state, &request, true)))
 }
 
-/// Approve or refuse.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum DecisionName {
-    /// Carry the request out (execution runs as a background job).
-    Approve,
-    /// Refuse it, with a reason the person sees.
-    Reject,
+/// A decision on a verified request: `{"decision": "approve"}` or
+/// `{"decision": "reject", "reason": "..."}`. Its schema is written by hand (see [`AdminIdentity`]).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum DecisionBody {
+    /// Carry the request out (execution runs as a background job). A struct variant, so that
+    /// serde refuses other keys here too.
+    Approve {},
+    /// Refuse it, with a reason the person sees (1 to 2000 characters, not only spaces).
+    Reject { reason: String },
 }
 
-/// A decision on a verified request.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DecisionBody {
-    decision: DecisionName,
-    /// Required to refuse (the person is told it), at most 2000 characters.
-    reason: Option<String>,
+impl utoipa::PartialSchema for DecisionBody {
+    fn schema() -> RefOr<Schema> {
+        let decision = |value: &str| -> Schema {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([value]))
+                .into()
+        };
+        OneOfBuilder::new()
+            .item(closed_object(
+                vec![("decision", decision("approve"), true)],
+                "Carry the request out (execution runs as a background job).",
+            ))
+            .item(closed_object(
+                vec![
+                    ("decision", decision("reject"), true),
+                    (
+                        "reason",
+                        string(
+                            Some("^[\\s\\S]*\\S[\\s\\S]*$"),
+                            Some(1),
+                            2000,
+                            "Why, in words the person reads: not only spaces.",
+                        ),
+                        true,
+                    ),
+                ],
+                "Refuse it, with a reason the person sees.",
+            ))
+            .description(Some("Approve, or refuse with a reason."))
+            .into()
+    }
 }
+
+impl ToSchema for DecisionBody {}
 
 /// Approves (execution is enqueued in the same transaction) or refuses a verified request. Needs
 /// `decide_requests`.
@@ -563,10 +716,10 @@ async fn admin_decide(
     // The permission is checked before the body is looked at.
     principal.require(Permission::DecideRequests)?;
     let ApiJson(body) = body?;
-    let decision = match body.decision {
-        DecisionName::Approve => Decision::Approve,
-        DecisionName::Reject => {
-            let reason = body.reason.as_deref().map(str::trim).unwrap_or_default();
+    let decision = match body {
+        DecisionBody::Approve {} => Decision::Approve,
+        DecisionBody::Reject { reason } => {
+            let reason = reason.trim();
             if reason.is_empty() || reason.chars().count() > 2000 {
                 return Err(ApiError::Unprocessable(
                     "a refusal needs a reason of 1 to 2000 characters".to_owned(),
@@ -582,4 +735,26 @@ async fn admin_decide(
         .decide_request(&principal.actor, path.id, &decision)
         .await?;
     Ok(Json(view(&state, &request, true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_refuse_what_their_schemas_refuse() {
+        let decision = |text: &str| serde_json::from_str::<DecisionBody>(text).is_ok();
+        assert!(decision(r#"{"decision":"approve"}"#));
+        assert!(decision(r#"{"decision":"reject","reason":"why"}"#));
+        assert!(!decision(r#"{"decision":"approve","reason":null}"#));
+        assert!(!decision(r#"{"decision":"reject"}"#));
+        assert!(!decision(r#"{"decision":"reject","reason":"x","other":1}"#));
+        let identity = |text: &str| serde_json::from_str::<AdminIdentity>(text).is_ok();
+        assert!(identity(r#"{"email":"a@example.com"}"#));
+        assert!(identity(r#"{"phone":"+44 20 7946 0958"}"#));
+        assert!(!identity(
+            r#"{"email":"a@example.com","phone":"+1 555 0100"}"#
+        ));
+        assert!(!identity(r#"{"email":"a@example.com","x":1}"#));
+    }
 }

@@ -246,12 +246,7 @@ async fn the_whole_journey_through_the_api() {
             json!({"code": wrong}),
         )
         .await;
-    assert_eq!(
-        answer.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        answer.body
-    );
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
     let answer = h
         .json(
             Method::POST,
@@ -492,6 +487,30 @@ async fn opt_outs_need_no_verification_and_take_effect_at_once() {
 }
 
 #[tokio::test]
+async fn types_the_map_does_not_offer_are_not_found() {
+    let h = harness().await;
+    let answer = h
+        .json(
+            Method::POST,
+            "/api/v1/requests",
+            None,
+            json!({"type": "know", "regime": "uk_gdpr", "email": "a@example.com"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+    assert!(answer.body.contains("not offered"));
+    let bad = h
+        .json(
+            Method::POST,
+            "/api/v1/requests",
+            None,
+            json!({"type": "access", "regime": "uk_gdpr", "email": "not an address"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+}
+
+#[tokio::test]
 async fn intake_is_rate_limited_per_address() {
     let h = harness().await;
     let mut statuses = Vec::new();
@@ -522,7 +541,7 @@ async fn admins_take_requests_on_someones_behalf_and_refuse_with_reasons() {
             Method::POST,
             "/api/v1/admin/requests",
             Some(&officer),
-            json!({"type": "restriction", "regime": "uk_gdpr", "identity_kind": "phone", "identity": "+44 20 7946 0958"}),
+            json!({"type": "restriction", "regime": "uk_gdpr", "identity": {"phone": "+44 20 7946 0958"}}),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
