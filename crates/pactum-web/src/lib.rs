@@ -121,6 +121,9 @@ pub struct Options {
     pub rate_limits: pactum_store::requests::RateLimits,
     /// How long a completed request's download link works.
     pub package_lifetime: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client's address (rate
+    /// limits); empty: the socket's peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Options {
@@ -132,6 +135,7 @@ impl Default for Options {
             mailer: None,
             rate_limits: pactum_store::requests::RateLimits::default(),
             package_lifetime: Duration::from_secs(7 * 24 * 3600),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -45,21 +45,52 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/requests/{public_id}/resend", axum::routing::post(resend))
 }
 
-/// The client's address as the socket saw it (the server is started with connect info); absent in
-/// in-process tests. Used for rate limits only, never logged.
+/// The client's address, for rate limits only (never logged): the socket's peer, or, when the
+/// peer is one of [`crate::Options::trusted_proxies`], the nearest address in `X-Forwarded-For`
+/// that is not a trusted proxy (the header's right end is what our proxies appended; anything to
+/// the left of the first untrusted hop could be forged by the client). Absent in in-process tests
+/// without connect info.
 pub(crate) struct ClientIp(pub(crate) Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(ClientIp(peer.map(|peer| {
+            client_ip(peer, &parts.headers, &state.options.trusted_proxies).to_string()
+        })))
     }
+}
+
+/// See [`ClientIp`].
+fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|hop| !trusted.contains(hop))
+        .or(hops.first())
+        .copied()
+        .unwrap_or(peer)
 }
 
 fn notice(text: &str, class: &str) -> String {
@@ -471,5 +502,46 @@ async fn download(State(state): State<AppState>, Query(query): Query<TokenQuery>
             "<h1>This download link is not valid</h1>",
         ),
         Err(err) => server_error(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxy = ip("10.0.0.5");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "198.51.100.7, 203.0.113.9".parse().expect("ascii"),
+        );
+        // Not from a trusted proxy: the header is the client's own claim.
+        assert_eq!(
+            client_ip(ip("192.0.2.1"), &headers, &[proxy]),
+            ip("192.0.2.1")
+        );
+        // From the proxy: the hop it appended (the right end), not what the client wrote before it.
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), ip("203.0.113.9"));
+        // Through two trusted proxies.
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 10.0.0.6".parse().expect("ascii"),
+        );
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy, ip("10.0.0.6")]),
+            ip("203.0.113.9")
+        );
+        // A trusted proxy with no (or a garbled) header: the proxy itself.
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+        headers.insert("x-forwarded-for", "not-an-ip".parse().expect("ascii"));
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), proxy);
     }
 }

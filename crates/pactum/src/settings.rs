@@ -35,6 +35,9 @@ pub struct Settings {
     /// Seconds a claimed job stays leased to its instance without a heartbeat: after an instance
     /// dies mid-job, another takes the job over once this has passed. See [`Settings::job_lease`].
     pub job_lease: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client's address (used for
+    /// rate limits). Empty: the connection's peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Shortest job lease in seconds: the heartbeat (a third of it) must stay well above the store's
@@ -108,6 +111,7 @@ impl fmt::Debug for Settings {
             .field("mail_from", &self.mail_from)
             .field("smtp_url", &self.smtp_url)
             .field("job_lease", &self.job_lease)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -125,6 +129,7 @@ impl Default for Settings {
             mail_from: None,
             smtp_url: None,
             job_lease: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -143,6 +148,7 @@ pub struct Layer {
     pub mail_from: Option<String>,
     pub smtp_url: Option<Secret>,
     pub job_lease: Option<u64>,
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
 }
 
 impl Settings {
@@ -176,6 +182,9 @@ impl Settings {
         }
         if let Some(v) = layer.job_lease {
             self.job_lease = v;
+        }
+        if let Some(v) = layer.trusted_proxies {
+            self.trusted_proxies = v;
         }
     }
 
@@ -262,6 +271,21 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Layer> {
             format!("PACTUM_JOB_LEASE=`{v}` is not a whole number of seconds such as 60")
         })?);
     }
+    if let Some(v) = parse("PACTUM_TRUSTED_PROXIES")? {
+        layer.trusted_proxies = Some(
+            v.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().with_context(|| {
+                        format!(
+                            "PACTUM_TRUSTED_PROXIES: `{a}` is not an IP address such as 10.0.0.5"
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
+        );
+    }
     match (parse("PACTUM_TLS_CERT")?, parse("PACTUM_TLS_KEY")?) {
         (Some(cert), Some(key)) => {
             layer.tls = Some(Tls {
@@ -313,6 +337,11 @@ log_format = "text"
 # it dies, another instance sharing the database takes the job over once the lease has run out.
 # From 5 to 86400.
 job_lease = 60
+
+# Reverse proxies in front of Pactum whose X-Forwarded-For header is believed for the client's address
+# (PACTUM_TRUSTED_PROXIES, comma-separated). Login and request limits count per client address: behind
+# a proxy that is not listed here, every visitor shares the proxy's address (and its limits).
+# trusted_proxies = ["127.0.0.1"]
 
 # HTTPS with these PEM files (PACTUM_TLS_CERT and PACTUM_TLS_KEY, --tls-cert and --tls-key).
 # [tls]
@@ -385,6 +414,24 @@ mod tests {
         let layer: Layer = toml::from_str(EXAMPLE).expect("example parses");
         assert_eq!(layer.listen, Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
         assert_eq!(layer.job_lease, Some(Settings::default().job_lease));
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_or_the_environment() {
+        let env = |k: &str| (k == "PACTUM_TRUSTED_PROXIES").then(|| "10.0.0.5, ::1".to_owned());
+        let s = Settings::resolve(None, &env, Layer::default()).expect("resolves");
+        assert_eq!(
+            s.trusted_proxies,
+            vec![
+                "10.0.0.5".parse::<std::net::IpAddr>().expect("ip"),
+                "::1".parse().expect("ip")
+            ]
+        );
+        let bad = |k: &str| (k == "PACTUM_TRUSTED_PROXIES").then(|| "proxy.internal".to_owned());
+        let err = Settings::resolve(None, &bad, Layer::default()).expect_err("not an address");
+        assert!(format!("{err:#}").contains("proxy.internal"), "{err:#}");
+        let layer: Layer = toml::from_str("trusted_proxies = [\"127.0.0.1\"]").expect("toml");
+        assert_eq!(layer.trusted_proxies.map(|v| v.len()), Some(1));
     }
 
     #[test]

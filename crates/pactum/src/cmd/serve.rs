@@ -117,6 +117,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         mail_from: None,
         smtp_url: None,
         job_lease: None,
+        trusted_proxies: None,
     };
     let settings = Settings::resolve(args.config.as_deref(), &|k| std::env::var(k).ok(), flags)?;
     init_logging(settings.log_format);
@@ -172,6 +173,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             tls: settings.tls.is_some(),
             public_url: public_url.clone(),
             mailer: Some(mailer.clone()),
+            trusted_proxies: settings.trusted_proxies.clone(),
             ..pactum_web::Options::default()
         };
         let package_lifetime = options.package_lifetime;
