@@ -1647,6 +1647,36 @@ impl Store {
         })
     }
 
+    /// Housekeeping: deletes requests nobody confirmed that were made before `before` (with their
+    /// verification codes): they hold an address that was never shown to belong to whoever typed
+    /// it, and nothing will ever be done with them. Appends one `request.purge_unverified` entry
+    /// with the count when any were deleted. Returns how many.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_unverified_requests(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = with_tx!(&mut tx, conn => {
+            sqlx::query(
+                "DELETE FROM request_verifications WHERE request_id IN \
+                 (SELECT id FROM requests WHERE status = 'unverified' AND created_at < $1)",
+            )
+            .bind(before.as_millis())
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM requests WHERE status = 'unverified' AND created_at < $1")
+                .bind(before.as_millis())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        if deleted > 0 {
+            let entry = NewEntry::new(Actor::System, "request.purge_unverified", None)
+                .with_details(json!({ "count": deleted, "before": before.as_millis() }));
+            append_in(&mut tx, self.now(), &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     /// Housekeeping: deletes rate-limit counters of windows that have ended and returns how many.
     #[tracing::instrument(skip_all)]
     pub async fn purge_rate_limits(&self) -> Result<u64, StoreError> {

@@ -712,4 +712,24 @@ both! {
         let report = store.audit_verify().await.expect("verifies");
         assert!(report.is_intact(), "{report:?}");
     }
+
+    async fn unconfirmed_requests_are_purged_after_a_while(db: &TestDb) {
+        let (store, clock) = open(db).await;
+        let (stale, _) = create(&store, &new_request(RequestKind::Access, "stale@example.com")).await;
+        let confirmed = verified(&store, RequestKind::Erasure, "kept@example.com").await;
+        clock.advance(Duration::from_secs(8 * 24 * 3600));
+        let (fresh, _) = create(&store, &new_request(RequestKind::Access, "fresh@example.com")).await;
+        let cutoff = clock.now().minus(Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(store.purge_unverified_requests(cutoff).await.expect("purges"), 1);
+        assert_eq!(store.request(stale.id).await.expect("reads"), None);
+        assert!(store.request(confirmed.id).await.expect("reads").is_some(), "verified stays");
+        assert!(store.request(fresh.id).await.expect("reads").is_some(), "recent stays");
+        assert_eq!(store.purge_unverified_requests(cutoff).await.expect("purges"), 0);
+        let mut out = Vec::new();
+        store.audit_export(&mut out).await.expect("export");
+        let log = String::from_utf8(out).expect("utf-8");
+        assert_eq!(log.matches("request.purge_unverified").count(), 1);
+        assert!(!log.contains("stale@example.com"));
+        assert!(store.audit_verify().await.expect("verify").is_intact());
+    }
 }

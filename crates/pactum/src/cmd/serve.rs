@@ -556,7 +556,8 @@ async fn start_background_work(
 }
 
 /// Deletes what is no longer needed: sessions that can no longer be used (revoked over a day ago,
-/// expired or idle), and finished jobs older than 30 days. Idempotent: a second run deletes nothing.
+/// expired or idle), finished jobs older than 30 days, expired download packages, ended rate-limit
+/// windows, and requests nobody confirmed within a week. Idempotent: a second run deletes nothing.
 async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(), String> {
     let now = store.now();
     let sessions = store
@@ -572,12 +573,18 @@ async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(
         .await
         .map_err(|e| e.to_string())?;
     let counters = store.purge_rate_limits().await.map_err(|e| e.to_string())?;
+    // Nobody confirmed these within a week: the address was never shown to be theirs.
+    let unconfirmed = store
+        .purge_unverified_requests(now.minus(std::time::Duration::from_secs(7 * 24 * 3600)))
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(
         job = job.id,
         sessions,
         jobs,
         packages,
         counters,
+        unconfirmed,
         "housekeeping done"
     );
     Ok(())
