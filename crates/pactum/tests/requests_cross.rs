@@ -9,6 +9,8 @@ use assert_cmd::prelude::*;
 use serde_json::Value;
 use sqlx::Connection;
 
+mod common;
+
 fn env_or(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
 }
@@ -257,6 +259,69 @@ fn request(map: &Path, f: &Fixture, kind: &str, identity: &str) -> (Option<i32>,
     )
 }
 
+/// Ada's rows are masked or deleted in all three datastores; Bob's are as they were.
+fn assert_only_ada_erased(rt: &tokio::runtime::Runtime, f: &Fixture) {
+    rt.block_on(async {
+        let mut crm = sqlx::PgConnection::connect(&f.pg_url).await.expect("crm");
+        let rows: Vec<(i32, String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT id, email, name, phone FROM customers ORDER BY id")
+                .fetch_all(&mut crm)
+                .await
+                .expect("select");
+        assert_eq!(rows[0].0, 7);
+        assert_eq!(rows[0].1.len(), 64, "email replaced by its keyed hash");
+        assert_eq!(
+            (rows[0].2.as_deref(), rows[0].3.as_deref()),
+            (Some("[erased]"), None)
+        );
+        assert_eq!(
+            rows[1],
+            (
+                8,
+                "bob@example.org".to_owned(),
+                Some("Bob Smith".to_owned()),
+                Some("+44 20 7946 0000".to_owned())
+            )
+        );
+        let mut shop = sqlx::MySqlConnection::connect(&f.my_url)
+            .await
+            .expect("shop");
+        let orders: Vec<(String, Option<i32>, Option<String>)> =
+            sqlx::query_as("SELECT id, customer_id, shipping_name FROM orders ORDER BY id")
+                .fetch_all(&mut shop)
+                .await
+                .expect("select");
+        assert_eq!(
+            orders,
+            vec![
+                ("o-1".to_owned(), None, None),
+                ("o-2".to_owned(), None, None),
+                ("o-3".to_owned(), Some(8), Some("Bob S.".to_owned()))
+            ]
+        );
+        let client = redis::Client::open(f.redis_url.as_str()).expect("redis");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        let ada: bool = redis::cmd("EXISTS")
+            .arg(format!("{}:session:7", f.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("exists");
+        let bob: bool = redis::cmd("EXISTS")
+            .arg(format!("{}:session:8", f.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("exists");
+        assert_eq!(
+            (ada, bob),
+            (false, true),
+            "Ada's session deleted, Bob's kept"
+        );
+    });
+}
+
 #[test]
 fn access_and_erasure_across_postgres_mariadb_and_redis() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -340,68 +405,78 @@ fn access_and_erasure_across_postgres_mariadb_and_redis() {
         "{erased:#}"
     );
 
-    rt.block_on(async {
-        let mut crm = sqlx::PgConnection::connect(&f.pg_url).await.expect("crm");
-        let rows: Vec<(i32, String, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT id, email, name, phone FROM customers ORDER BY id")
-                .fetch_all(&mut crm)
-                .await
-                .expect("select");
-        assert_eq!(rows[0].0, 7);
-        assert_eq!(rows[0].1.len(), 64, "email replaced by its keyed hash");
-        assert_eq!(
-            (rows[0].2.as_deref(), rows[0].3.as_deref()),
-            (Some("[erased]"), None)
-        );
-        assert_eq!(
-            rows[1],
-            (
-                8,
-                "bob@example.org".to_owned(),
-                Some("Bob Smith".to_owned()),
-                Some("+44 20 7946 0000".to_owned())
-            )
-        );
-        let mut shop = sqlx::MySqlConnection::connect(&f.my_url)
-            .await
-            .expect("shop");
-        let orders: Vec<(String, Option<i32>, Option<String>)> =
-            sqlx::query_as("SELECT id, customer_id, shipping_name FROM orders ORDER BY id")
-                .fetch_all(&mut shop)
-                .await
-                .expect("select");
-        assert_eq!(
-            orders,
-            vec![
-                ("o-1".to_owned(), None, None),
-                ("o-2".to_owned(), None, None),
-                ("o-3".to_owned(), Some(8), Some("Bob S.".to_owned()))
-            ]
-        );
-        let client = redis::Client::open(f.redis_url.as_str()).expect("redis");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis");
-        let ada: bool = redis::cmd("EXISTS")
-            .arg(format!("{}:session:7", f.prefix))
-            .query_async(&mut conn)
-            .await
-            .expect("exists");
-        let bob: bool = redis::cmd("EXISTS")
-            .arg(format!("{}:session:8", f.prefix))
-            .query_async(&mut conn)
-            .await
-            .expect("exists");
-        assert_eq!(
-            (ada, bob),
-            (false, true),
-            "Ada's session deleted, Bob's kept"
-        );
-    });
+    assert_only_ada_erased(&rt, &f);
 
     // The person is gone: a new access request finds nothing.
     let (code, _, _) = request(dir.path(), &f, "access", "email=ada@example.com");
     assert_eq!(code, Some(1));
+    teardown(&rt, &f);
+}
+
+/// The same person through the server, as the journey runs: a request in the public API,
+/// the code from the outbox, a privacy officer's approval, execution by the server's worker across
+/// PostgreSQL, MariaDB and Redis, the package through the emailed link, then the erasure.
+#[test]
+fn the_server_carries_out_requests_across_postgres_mariadb_and_redis() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(f) = setup(&rt) else { return };
+    let map = tempfile::tempdir().expect("tempdir");
+    write_map(map.path(), &f.prefix);
+    let data = tempfile::tempdir().expect("tempdir");
+    let shop = f.my_url.replacen("mysql://", "mariadb://", 1);
+    let map_arg = map.path().to_str().expect("utf-8 path");
+    let server = common::Server::start_serving(
+        data.path(),
+        &["--map", map_arg],
+        &[
+            ("CROSS_CRM_URL", f.pg_url.as_str()),
+            ("CROSS_SHOP_URL", shop.as_str()),
+            ("CROSS_CACHE_URL", f.redis_url.as_str()),
+            ("PACTUM_ERASURE_KEY", "test-key"),
+        ],
+    );
+    let token = common::officer_token(data.path());
+    let person = "ada@example.com";
+
+    let access = common::run_request_for(&server, data.path(), &token, "access", person, "gdpr");
+    let found = &access["outcome"]["collections"];
+    assert_eq!(
+        (
+            &found["crm.customers"],
+            &found["shop.orders"],
+            &found["cache.sessions"]
+        ),
+        (&Value::from(1), &Value::from(2), &Value::from(1)),
+        "{access:#}"
+    );
+    let path = common::download_path(data.path(), person, &server.addr);
+    let (status, bytes) = common::get_bytes(&server.addr, &path);
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    let mut orders = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("records/shop.orders.json").expect("orders"),
+        &mut orders,
+    )
+    .expect("utf-8");
+    assert!(
+        orders.contains("o-1") && orders.contains("o-2") && !orders.contains("o-3"),
+        "{orders}"
+    );
+
+    let erasure = common::run_request_for(&server, data.path(), &token, "erasure", person, "gdpr");
+    assert_eq!(erasure["outcome"]["rows_erased"], 4, "{erasure:#}");
+    assert_only_ada_erased(&rt, &f);
+
+    let (status, logs) = server.stop();
+    assert!(status.success(), "{logs}");
+    assert!(!logs.contains(person), "the address reached the logs");
+    let verify = Command::cargo_bin("pactum")
+        .expect("binary")
+        .args(["audit", "verify", "--data"])
+        .arg(data.path())
+        .output()
+        .expect("verify");
+    assert!(verify.status.success());
     teardown(&rt, &f);
 }
