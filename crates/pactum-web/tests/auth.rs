@@ -2,13 +2,15 @@
 //! scoped to their roles, console sign-in, lock-out, per-address limits, session expiry and
 //! sign-out, CSRF.
 
+mod common;
+use common::Answer;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Method, Request, StatusCode, header};
 use pactum_store::accounts::{LockoutPolicy, LoginLimits, PasswordParams, Role};
 use pactum_store::audit::Actor;
 use pactum_store::clock::{ManualClock, Timestamp};
@@ -16,8 +18,7 @@ use pactum_store::sessions::SessionPolicy;
 use pactum_store::tokens::NewToken;
 use pactum_store::{Store, StoreOptions};
 use pactum_web::console::{CONSOLE_PAGES, LOGIN_FAILED, LOGIN_PATH};
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use serde_json::json;
 
 const OWNER_EMAIL: &str = "owner@example.com";
 const AUDITOR_EMAIL: &str = "auditor@example.com";
@@ -42,23 +43,7 @@ struct Harness {
     clock: Arc<ManualClock>,
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn location(&self) -> Option<&str> {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-    }
-
     /// The `name=value` part of the `Set-Cookie` header.
     fn cookie(&self) -> String {
         let set = self.headers[header::SET_COOKIE].to_str().expect("ascii");
@@ -121,25 +106,7 @@ async fn harness() -> Harness {
 
 impl Harness {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .app
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        common::send(&self.app, request).await
     }
 
     async fn call(&self, method: Method, path: &str, bearer: Option<&str>) -> Answer {

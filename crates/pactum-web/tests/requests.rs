@@ -2,12 +2,14 @@
 //! public API take a request, the code arrives in the file outbox, verification, the admin queue by
 //! time left, the decision (which enqueues execution), completion, and the expiring download link.
 
+mod common;
+use common::Answer;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Method, Request, StatusCode, header};
 use pactum_domain::model::{Regime, Right, Rights};
 use pactum_store::accounts::{PasswordParams, Role};
 use pactum_store::audit::Actor;
@@ -18,7 +20,6 @@ use pactum_store::{Store, StoreOptions};
 use pactum_web::mail::{Mailer, read_outbox};
 use pactum_web::requests::RequestPolicy;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// 2026-11-26 12:00 UTC.
 const NOW: i64 = 1_795_694_400_000;
@@ -28,24 +29,6 @@ struct Harness {
     store: Store,
     clock: Arc<ManualClock>,
     outbox: tempfile::TempDir,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("no Location: {} {}", self.status, self.body))
-    }
 }
 
 fn rights() -> Rights {
@@ -106,25 +89,7 @@ async fn harness() -> Harness {
 
 impl Harness {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .app
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        common::send(&self.app, request).await
     }
 
     async fn json(&self, method: Method, path: &str, bearer: Option<&str>, body: Value) -> Answer {
@@ -145,6 +110,12 @@ impl Harness {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         self.send(request.body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// A request from the person through the public API.
+    async fn ask(&self, body: Value) -> Answer {
+        self.json(Method::POST, "/api/v1/requests", None, body)
             .await
     }
 
@@ -204,12 +175,7 @@ impl Harness {
 async fn the_whole_journey_through_the_api() {
     let h = harness().await;
     let created = h
-        .json(
-            Method::POST,
-            "/api/v1/requests",
-            None,
-            json!({"type": "access", "regime": "uk_gdpr", "email": "Alex@Example.com"}),
-        )
+        .ask(json!({"type": "access", "regime": "uk_gdpr", "email": "Alex@Example.com"}))
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
     let status = created.json();
@@ -387,7 +353,7 @@ async fn the_privacy_centre_forms_and_the_magic_link() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    let status_path = answer.location().to_owned();
+    let status_path = answer.location().expect("a Location").to_owned();
     let page = h.get(&status_path, None).await;
     assert!(
         page.body.contains("data-status=\"unverified\""),
@@ -426,7 +392,7 @@ async fn the_privacy_centre_forms_and_the_magic_link() {
     // Used again (a double click), it verifies nothing new and shows the request.
     let reused = h.form("/requests/verify", &format!("token={token}")).await;
     assert_eq!(reused.status, StatusCode::SEE_OTHER);
-    assert_eq!(reused.location(), status_path);
+    assert_eq!(reused.location(), Some(status_path.as_str()));
     // A made-up token is not valid.
     let forged = h
         .form(
@@ -468,12 +434,7 @@ async fn the_privacy_centre_forms_and_the_magic_link() {
 async fn opt_outs_need_no_verification_and_take_effect_at_once() {
     let h = harness().await;
     let answer = h
-        .json(
-            Method::POST,
-            "/api/v1/requests",
-            None,
-            json!({"type": "opt_out_sale_sharing", "regime": "ccpa", "email": "kim@example.org"}),
-        )
+        .ask(json!({"type": "opt_out_sale_sharing", "regime": "ccpa", "email": "kim@example.org"}))
         .await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
     assert_eq!(answer.json()["code_sent"], false);
@@ -490,22 +451,12 @@ async fn opt_outs_need_no_verification_and_take_effect_at_once() {
 async fn types_the_map_does_not_offer_are_not_found() {
     let h = harness().await;
     let answer = h
-        .json(
-            Method::POST,
-            "/api/v1/requests",
-            None,
-            json!({"type": "know", "regime": "uk_gdpr", "email": "a@example.com"}),
-        )
+        .ask(json!({"type": "know", "regime": "uk_gdpr", "email": "a@example.com"}))
         .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
     assert!(answer.body.contains("not offered"));
     let bad = h
-        .json(
-            Method::POST,
-            "/api/v1/requests",
-            None,
-            json!({"type": "access", "regime": "uk_gdpr", "email": "not an address"}),
-        )
+        .ask(json!({"type": "access", "regime": "uk_gdpr", "email": "not an address"}))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
 }
@@ -516,12 +467,7 @@ async fn intake_is_rate_limited_per_address() {
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let answer = h
-            .json(
-                Method::POST,
-                "/api/v1/requests",
-                None,
-                json!({"type": "access", "regime": "uk_gdpr", "email": "flood@example.com"}),
-            )
+            .ask(json!({"type": "access", "regime": "uk_gdpr", "email": "flood@example.com"}))
             .await;
         statuses.push(answer.status);
         if answer.status == StatusCode::TOO_MANY_REQUESTS {
