@@ -26,6 +26,8 @@
 //! - [`checkpoints`]: an approved erasure's stored plan and the datastores done so far, so that an
 //!   interrupted run resumes ([`Store::save_erasure_plan`], [`Store::mark_datastore_done`],
 //!   [`Store::erasure_checkpoint`]); deleted when the request completes.
+//! - [`extensions`]: a request's deadline extended once, as its law allows, with the reason the
+//!   person is told ([`Store::extend_request`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -60,6 +62,7 @@ pub mod audit;
 pub mod checkpoints;
 pub mod clock;
 pub mod error;
+pub mod extensions;
 pub mod jobs;
 mod migrate;
 mod rate_limits;

@@ -54,6 +54,11 @@ const SQLITE: &[Migration] = &[
         name: "checkpoints",
         sql: include_str!("../migrations/sqlite/0006_checkpoints.sql"),
     },
+    Migration {
+        version: 7,
+        name: "extensions",
+        sql: include_str!("../migrations/sqlite/0007_extensions.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -86,6 +91,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "checkpoints",
         sql: include_str!("../migrations/postgres/0006_checkpoints.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "extensions",
+        sql: include_str!("../migrations/postgres/0007_extensions.sql"),
     },
 ];
 

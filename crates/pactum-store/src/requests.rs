@@ -762,13 +762,13 @@ where
 
 /// How a request is looked up.
 #[derive(Clone, Copy)]
-enum Lookup<'a> {
+pub(crate) enum Lookup<'a> {
     Id(i64),
     PublicId(&'a str),
 }
 
 /// The request, read inside `tx` and (on PostgreSQL) locked until the transaction ends.
-async fn request_in(tx: &mut Tx, lookup: Lookup<'_>) -> Result<Option<Request>, StoreError> {
+pub(crate) async fn request_in(tx: &mut Tx, lookup: Lookup<'_>) -> Result<Option<Request>, StoreError> {
     let lock = for_update(tx.backend());
     let (column, id, public_id) = match lookup {
         Lookup::Id(id) => ("id", id, ""),

@@ -101,6 +101,12 @@ pub const CONSOLE_PAGES: &[ConsolePage] = &[
         public: false,
         handler: || post(decide),
     },
+    ConsolePage {
+        method: "POST",
+        path: "/admin/requests/{id}/extend",
+        public: false,
+        handler: || post(extend),
+    },
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -581,10 +587,14 @@ async fn request_page(
     {
         return server_error(&err);
     }
+    let extension = match state.store.request_extension(request.id).await {
+        Ok(extension) => extension,
+        Err(err) => return server_error(&err),
+    };
     page(
         StatusCode::OK,
         "Request",
-        &request_html(&state, &request, &principal, None),
+        &request_html(&state, &request, &principal, None, extension.as_ref()),
     )
 }
 
@@ -593,6 +603,7 @@ fn request_html(
     r: &pactum_store::requests::Request,
     principal: &Principal,
     message: Option<&str>,
+    extension: Option<&pactum_store::extensions::Extension>,
 ) -> String {
     let d = &r.deadline;
     let (left, urgency) = crate::requests::time_left(r, crate::requests::day_of(state.store.now()));
@@ -638,6 +649,34 @@ fn request_html(
     );
     if let Some(reason) = &r.decision_reason {
         html.push_str(&format!("<p>Reason given: {}</p>", escape(reason)));
+    }
+    if let Some(e) = extension {
+        html.push_str(&format!(
+            "<p>Extended on {} from {} to {}; the person was told: {}</p>",
+            e.extended_at,
+            escape(&e.previous_due),
+            escape(&e.new_due),
+            escape(&e.reason)
+        ));
+    } else if let Some(extended) = &d.extended_due
+        && matches!(
+            r.status,
+            pactum_store::requests::RequestStatus::Verified
+                | pactum_store::requests::RequestStatus::Approved
+        )
+        && principal.may(Permission::DecideRequests)
+    {
+        html.push_str(&format!(
+            "<h2>Extend the deadline</h2><p>The law allows one extension, to {extended}, notified \
+             before {legal} with the reason; the person is emailed.</p>\
+             <form method=\"post\" action=\"/admin/requests/{id}/extend\">\
+             <label for=\"extension\">Reason (the person reads it)</label>\
+             <textarea id=\"extension\" name=\"reason\" maxlength=\"2000\" required></textarea>\
+             <br><button type=\"submit\">Extend to {extended}</button></form>",
+            extended = escape(extended),
+            legal = escape(&d.legal_due),
+            id = r.id
+        ));
     }
     if let Some(outcome) = &r.outcome {
         let pretty = serde_json::to_string_pretty(outcome).unwrap_or_default();
@@ -716,7 +755,7 @@ async fn decide(
             Ok(Some(r)) => page(
                 StatusCode::CONFLICT,
                 "Request",
-                &request_html(&state, &r, &principal, Some(&err.to_string())),
+                &request_html(&state, &r, &principal, Some(&err.to_string()), None),
             ),
             Ok(None) => page(
                 StatusCode::NOT_FOUND,
@@ -725,6 +764,54 @@ async fn decide(
             ),
             Err(err) => server_error(&err),
         },
+        Err(err) => server_error(&err),
+    }
+}
+
+#[derive(Deserialize)]
+struct ExtendForm {
+    reason: String,
+}
+
+async fn extend(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    form: Result<Form<ExtendForm>, FormRejection>,
+) -> Response {
+    let principal = session.principal();
+    if !principal.may(Permission::DecideRequests) {
+        return forbidden();
+    }
+    let Ok(Form(form)) = form else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "<h1>Give a reason</h1>",
+        );
+    };
+    match crate::requests::extend(&state, &principal.actor, id, &form.reason).await {
+        Ok(_) => Redirect::to(&format!("/admin/requests/{id}")).into_response(),
+        Err(StoreError::NotFound { .. }) => page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "<h1>No such request</h1>",
+        ),
+        Err(err @ (StoreError::RequestState { .. } | StoreError::InvalidRequest(_))) => {
+            match state.store.request(id).await {
+                Ok(Some(r)) => page(
+                    StatusCode::CONFLICT,
+                    "Request",
+                    &request_html(&state, &r, &principal, Some(&err.to_string()), None),
+                ),
+                Ok(None) => page(
+                    StatusCode::NOT_FOUND,
+                    "Not found",
+                    "<h1>No such request</h1>",
+                ),
+                Err(err) => server_error(&err),
+            }
+        }
         Err(err) => server_error(&err),
     }
 }

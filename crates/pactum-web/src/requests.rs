@@ -361,6 +361,45 @@ pub(crate) async fn submit(
     Ok((request, sent))
 }
 
+/// Extends request `id`'s deadline (see [`pactum_store::Store::extend_request`]) and emails the
+/// person the new deadline with the reason. A mail failure is logged: the extension stands, and
+/// the status page shows it.
+pub(crate) async fn extend(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> Result<Request, StoreError> {
+    let today = day_of(state.store.now()).to_string();
+    let request = state
+        .store
+        .extend_request(actor, id, reason, &today)
+        .await?;
+    if let (Some(mailer), "email") = (&state.options.mailer, request.identity_kind.as_str()) {
+        let organisation = &state.site.organisation;
+        let status = public_link(state, &format!("/requests/{}", request.public_id));
+        let text = format!(
+            "We need more time to answer your request to {organisation}:\n\n  {label}\n\n\
+             The law lets us extend the deadline; we will answer by {due}.\n\nWhy: {reason}\n\n\
+             Follow the request: {status}\n",
+            label = request.kind.label(),
+            due = request.deadline.due_on,
+            reason = reason.trim(),
+        );
+        if let Err(err) = mailer
+            .send(
+                &request.identity_value,
+                &format!("Your privacy request to {organisation}: a new deadline"),
+                &text,
+            )
+            .await
+        {
+            tracing::error!(request = id, error = %err, "cannot email the person about the extension");
+        }
+    }
+    Ok(request)
+}
+
 /// The absolute URL of `path` on the public site (for links in emails).
 pub(crate) fn public_link(state: &AppState, path: &str) -> String {
     format!("{}{path}", state.options.public_url.trim_end_matches('/'))

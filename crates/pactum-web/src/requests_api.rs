@@ -96,6 +96,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_list, admin_create))
         .routes(routes!(admin_get))
         .routes(routes!(admin_decide))
+        .routes(routes!(admin_extend))
 }
 
 /// A request from the person themselves.
@@ -757,4 +758,56 @@ mod tests {
         ));
         assert!(!identity(r#"{"email":"a@example.com","x":1}"#));
     }
+}
+
+/// Why the deadline is extended: what the person is told.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExtendBody {
+    /// 1 to 2000 characters, not only spaces; emailed to the person.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
+    reason: String,
+}
+
+/// Extends a verified or approved request's deadline, once, as its law allows (GDPR and UK GDPR:
+/// to three months; CCPA: 90 days; PIPEDA: 60 days), and emails the person the new deadline and
+/// the reason. Only before the first deadline has passed. Needs `decide_requests`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/requests/{id}/extend",
+    tag = "admin",
+    params(RequestId),
+    request_body = ExtendBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Extended; the person was told", body = RequestView),
+        (status = 400, description = "Malformed body or id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not open, its law allows no extension, extended already, or past its first deadline", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_extend(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<RequestId>,
+    body: Result<ApiJson<ExtendBody>, ApiError>,
+) -> Result<Json<RequestView>, ApiError> {
+    // The permission is checked before the body is looked at.
+    principal.require(Permission::DecideRequests)?;
+    let ApiJson(body) = body?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::Unprocessable("the reason is empty".to_owned()));
+    }
+    let request = crate::requests::extend(&state, &principal.actor, path.id, &body.reason)
+        .await
+        .map_err(|err| match err {
+            StoreError::InvalidRequest(why) => ApiError::Conflict(why.to_owned()),
+            other => ApiError::from(other),
+        })?;
+    Ok(Json(view(&state, &request, true)))
 }

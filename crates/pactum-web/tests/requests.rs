@@ -521,3 +521,68 @@ async fn admins_take_requests_on_someones_behalf_and_refuse_with_reasons() {
     assert!(page.body.contains("could not match the number"));
     assert!(page.body.contains("appeals@example.com"));
 }
+
+#[tokio::test]
+async fn a_privacy_officer_extends_a_deadline_once_and_the_person_is_told() {
+    let h = harness().await;
+    let created = h
+        .ask(json!({"type": "access", "regime": "uk_gdpr", "email": "slow@example.com"}))
+        .await
+        .json();
+    let public_id = created["id"].as_str().expect("id").to_owned();
+    let (_, code, _) = h.last_mail("slow@example.com");
+    let verified = h
+        .json(
+            Method::POST,
+            &format!("/api/v1/requests/{public_id}/verify"),
+            None,
+            json!({"code": code.expect("a code")}),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK);
+    let officer = h.token(Role::PrivacyOfficer).await;
+    let id = h.get("/api/v1/admin/requests", Some(&officer)).await.json()[0]["id"]
+        .as_i64()
+        .expect("id");
+    let path = format!("/api/v1/admin/requests/{id}/extend");
+    let extended = h
+        .json(
+            Method::POST,
+            &path,
+            Some(&officer),
+            json!({"reason": "Your records span three archives."}),
+        )
+        .await;
+    assert_eq!(extended.status, StatusCode::OK, "{}", extended.body);
+    // Received 26 November 2026: three months end on Friday 26 February 2027.
+    assert_eq!(extended.json()["due_on"], "2027-02-26");
+    let (body, _, _) = h.last_mail("slow@example.com");
+    assert!(
+        body.contains("2027-02-26") && body.contains("three archives"),
+        "{body}"
+    );
+    let status = h
+        .get(&format!("/api/v1/requests/{public_id}"), None)
+        .await
+        .json();
+    assert_eq!(status["due_on"], "2027-02-26");
+    let again = h
+        .json(
+            Method::POST,
+            &path,
+            Some(&officer),
+            json!({"reason": "More."}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let analyst = h.token(Role::Analyst).await;
+    let refused = h
+        .json(
+            Method::POST,
+            &path,
+            Some(&analyst),
+            json!({"reason": "More."}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

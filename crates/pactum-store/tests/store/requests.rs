@@ -732,4 +732,50 @@ both! {
         assert!(!log.contains("stale@example.com"));
         assert!(store.audit_verify().await.expect("verify").is_intact());
     }
+
+    async fn a_deadline_is_extended_once_within_the_first_period(db: &TestDb) {
+        let (store, _) = open(db).await;
+        let mut new = new_request(RequestKind::Access, "late@example.com");
+        new.deadline.extended_due = Some("2027-02-26".into());
+        let (request, secrets) = create(&store, &new).await;
+        store.verify_request_link(&secrets.link_token).await.expect("verifies");
+        // Past the first deadline, notice comes too late.
+        let late = store
+            .extend_request(&OFFICER, request.id, "We need the archive team.", "2026-12-27")
+            .await;
+        assert!(matches!(late, Err(StoreError::InvalidRequest(_))), "{late:?}");
+        let blank = store.extend_request(&OFFICER, request.id, "  ", "2026-12-01").await;
+        assert!(matches!(blank, Err(StoreError::InvalidRequest(_))), "{blank:?}");
+        let extended = store
+            .extend_request(&OFFICER, request.id, "We need the archive team.", "2026-12-01")
+            .await
+            .expect("extends");
+        assert_eq!(extended.deadline.due_on, "2027-02-26");
+        let stored = store.request(request.id).await.expect("reads").expect("exists");
+        assert_eq!(stored.deadline.due_on, "2027-02-26");
+        let extension = store
+            .request_extension(request.id)
+            .await
+            .expect("reads")
+            .expect("extended");
+        assert_eq!(
+            (extension.previous_due.as_str(), extension.reason.as_str()),
+            ("2026-12-26", "We need the archive team.")
+        );
+        let again = store
+            .extend_request(&OFFICER, request.id, "Once more.", "2026-12-02")
+            .await;
+        assert!(matches!(again, Err(StoreError::InvalidRequest(_))), "{again:?}");
+        // A law with no extension, and an unverified request.
+        let (plain, _) = create(&store, &new_request(RequestKind::Access, "plain@example.com")).await;
+        let unverified = store
+            .extend_request(&OFFICER, plain.id, "Reason.", "2026-12-01")
+            .await;
+        assert!(matches!(unverified, Err(StoreError::RequestState { .. })), "{unverified:?}");
+        let mut audit = Vec::new();
+        store.audit_export(&mut audit).await.expect("export");
+        let audit = String::from_utf8(audit).expect("utf-8");
+        assert_eq!(audit.matches("request.extend").count(), 1);
+        assert!(!audit.contains("archive team"), "the reason is not audited");
+    }
 }
