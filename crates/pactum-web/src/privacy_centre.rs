@@ -356,7 +356,11 @@ async fn after_verification(
     outcome: Result<VerifyOutcome, pactum_store::error::StoreError>,
 ) -> Response {
     let (message, class, status) = match outcome {
-        Ok(VerifyOutcome::Verified(request) | VerifyOutcome::AlreadyVerified(request)) => {
+        Ok(VerifyOutcome::Verified(request)) => {
+            crate::requests::acknowledge(state, &request).await;
+            return Redirect::to(&format!("/requests/{}", request.public_id)).into_response();
+        }
+        Ok(VerifyOutcome::AlreadyVerified(request)) => {
             return Redirect::to(&format!("/requests/{}", request.public_id)).into_response();
         }
         Ok(VerifyOutcome::WrongCode { attempts_left }) => (
@@ -450,7 +454,11 @@ async fn verify_link(
 ) -> Response {
     let token = form.map(|Form(f)| f.token).unwrap_or_default();
     match state.store.verify_request_link(token.trim()).await {
-        Ok(VerifyOutcome::Verified(request) | VerifyOutcome::AlreadyVerified(request)) => {
+        Ok(VerifyOutcome::Verified(request)) => {
+            crate::requests::acknowledge(&state, &request).await;
+            Redirect::to(&format!("/requests/{}", request.public_id)).into_response()
+        }
+        Ok(VerifyOutcome::AlreadyVerified(request)) => {
             Redirect::to(&format!("/requests/{}", request.public_id)).into_response()
         }
         Ok(VerifyOutcome::Unknown) => page(

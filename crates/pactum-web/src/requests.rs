@@ -400,6 +400,43 @@ pub(crate) async fn extend(
     Ok(request)
 }
 
+/// Acknowledges a request once its address is confirmed: an email saying it was received and by
+/// when it will be answered (CCPA asks for this within 10 business days; it is sent at once), and
+/// `request.acknowledge` in the audit log (its id only). A mail failure is logged, not fatal.
+pub(crate) async fn acknowledge(state: &AppState, request: &Request) {
+    let Some(mailer) = &state.options.mailer else {
+        return;
+    };
+    if request.identity_kind != "email" || request.kind.is_opt_out() {
+        return;
+    }
+    let organisation = &state.site.organisation;
+    let status = public_link(state, &format!("/requests/{}", request.public_id));
+    let text = format!(
+        "{organisation} has received your request:\n\n  {label}\n\nWe will answer by {due} at the \
+         latest. You can follow it here: {status}\n\nYour reference: {reference}\n",
+        label = request.kind.label(),
+        due = request.deadline.due_on,
+        reference = request.public_id,
+    );
+    let subject = format!("We have received your privacy request to {organisation}");
+    match mailer.send(&request.identity_value, &subject, &text).await {
+        Ok(()) => {
+            let entry = pactum_store::audit::NewEntry::new(
+                Actor::System,
+                "request.acknowledge",
+                Some(pactum_store::audit::Target::new("request", request.id)),
+            );
+            if let Err(err) = state.store.audit_append(&entry).await {
+                crate::error::log_store_error(&err);
+            }
+        }
+        Err(err) => {
+            tracing::error!(request = request.id, error = %err, "cannot send the acknowledgement");
+        }
+    }
+}
+
 /// The absolute URL of `path` on the public site (for links in emails).
 pub(crate) fn public_link(state: &AppState, path: &str) -> String {
     format!("{}{path}", state.options.public_url.trim_end_matches('/'))

@@ -308,7 +308,11 @@ async fn verify_request(
         .into_response()
     };
     match outcome {
-        Ok(VerifyOutcome::Verified(r) | VerifyOutcome::AlreadyVerified(r)) => {
+        Ok(VerifyOutcome::Verified(r)) => {
+            crate::requests::acknowledge(&state, &r).await;
+            Json(public_status(&state, &r, None)).into_response()
+        }
+        Ok(VerifyOutcome::AlreadyVerified(r)) => {
             Json(public_status(&state, &r, None)).into_response()
         }
         Ok(VerifyOutcome::WrongCode { attempts_left }) => problem(

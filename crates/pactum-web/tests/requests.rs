@@ -223,6 +223,12 @@ async fn the_whole_journey_through_the_api() {
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json()["status"], "verified");
+    // Confirmed: the person is told it was received and by when it will be answered.
+    let (ack, _, _) = h.last_mail("alex@example.com");
+    assert!(
+        ack.contains("has received your request") && ack.contains("2026-12-26"),
+        "{ack}"
+    );
 
     // The queue: an analyst reads it (masked), may not decide.
     let analyst = h.token(Role::Analyst).await;
@@ -319,6 +325,7 @@ async fn the_whole_journey_through_the_api() {
     for action in [
         "request.create",
         "request.verify",
+        "request.acknowledge",
         "request.list",
         "request.approve",
         "request.complete",
