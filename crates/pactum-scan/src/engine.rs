@@ -1,10 +1,11 @@
 //! The recogniser pipeline: one multi-pattern pass, validators, context words,
 //! then the name pass.
 //!
-//! Pass 1 runs a single `regex_automata::meta::Regex` built from every
-//! pattern at once (leftmost-first, so a candidate is found in one forward
-//! scan whatever its type). Each candidate goes to its validator; a rejected
-//! candidate is skipped whole. Pass 2 tokenises capitalised words and checks
+//! Pass 1 runs three `regex_automata::meta::Regex`es, each built from a
+//! contiguous group of the patterns ([`GROUPS`]: secrets, e-mail, the rest),
+//! and merges their matches so that the candidates are exactly those of one
+//! leftmost-first regex over all patterns. Each candidate goes to its
+//! validator; a rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
 //! runs of them against the census name dictionaries and person context words,
 //! skipping anything pass 1 already claimed.
 //!
@@ -815,10 +816,23 @@ const PERSON_AFTER: &[&str] = &[
     "wrote",
 ];
 
+/// The patterns, split into contiguous groups that are searched apart and
+/// merged (see [`Scanner::scan_with`]). One automaton for all patterns has a
+/// state for every combination of partial matches, and its lazy DFA spent
+/// more time building states on a first 1.6 MB pass than scanning; apart,
+/// the secret prefixes become a literal prefilter (Teddy/Aho-Corasick) and
+/// the e-mail pattern a search for `@` (the meta engine's reverse-inner
+/// strategy), so only the digit-led patterns share a lazy DFA.
+const GROUPS: &[std::ops::Range<usize>] = &[0..3, 3..4, 4..20];
+
+/// The shortest text any secret pattern (group 0) matches: an AWS key id, 4 + 16 bytes.
+const MIN_SECRET_BYTES: usize = 20;
+
 /// The personal-data scanner: built once, then shared by reference (it is
 /// `Send + Sync`) between the threads that scan chunks.
 pub struct Scanner {
-    re: Regex,
+    /// The patterns in [`GROUPS`], one multi-pattern regex per group.
+    groups: Vec<Regex>,
     pats: Vec<Pat>,
     ctx: AhoCorasick,
     ctx_bits: Vec<u16>,
@@ -836,6 +850,7 @@ impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
             .field("patterns", &self.pats.len())
+            .field("groups", &self.groups.len())
             .field("opts", &self.opts)
             .finish_non_exhaustive()
     }
@@ -907,17 +922,23 @@ impl Scanner {
     pub fn new(opts: ScanOptions) -> Result<Scanner, ScanError> {
         let pats = patterns();
         let sources: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
-        let re = Regex::builder()
-            .syntax(syntax::Config::new().unicode(true).utf8(true))
-            .configure(
-                Regex::config()
-                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
-                    // The union of all patterns is a large automaton: give the
-                    // lazy DFA room so it does not fall back to the PikeVM.
-                    .hybrid_cache_capacity(64 << 20),
-            )
-            .build_many(&sources)
-            .map_err(|e| ScanError::Pattern(Box::new(e)))?;
+        debug_assert_eq!(GROUPS.last().map(|g| g.end), Some(sources.len()));
+        let groups = GROUPS
+            .iter()
+            .map(|g| {
+                Regex::builder()
+                    .syntax(syntax::Config::new().unicode(true).utf8(true))
+                    .configure(
+                        Regex::config()
+                            .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                            // A union of patterns is a large automaton: give the
+                            // lazy DFA room so it does not fall back to the PikeVM.
+                            .hybrid_cache_capacity(64 << 20),
+                    )
+                    .build_many(&sources[g.clone()])
+                    .map_err(|e| ScanError::Pattern(Box::new(e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let ctx = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
@@ -928,7 +949,7 @@ impl Scanner {
         let _ = names::dictionaries();
         let _ = phonenumber::parse(None, "+1 212 555 0134").map(|n| phonenumber::is_valid(&n));
         Ok(Scanner {
-            re,
+            groups,
             pats: pats.into_iter().map(|(p, _)| p).collect(),
             ctx,
             ctx_bits: CONTEXT_WORDS.iter().map(|(_, b)| *b).collect(),
@@ -940,7 +961,7 @@ impl Scanner {
             nanp: CountryValidator::new(1).ok_or_else(|| {
                 ScanError::Pattern("libphonenumber metadata has no +1 regions".into())
             })?,
-            intl: International::default(),
+            intl: International::new(),
         })
     }
 
@@ -968,11 +989,38 @@ impl Scanner {
         let mut claimed: Vec<(usize, usize)> = Vec::new();
         let mut pos = 0;
         let mut last_end = 0;
+        // The next match of each group at or after the position it was
+        // searched from (`None`: no more matches). The leftmost of them, the
+        // earlier group on a tie, is the match one leftmost-first regex over
+        // all patterns would give, since groups hold contiguous pattern ranges
+        // in priority order; a group is searched again only when the cursor
+        // has passed its match.
+        let mut next: [Option<(usize, usize, usize)>; GROUPS.len()] = [None; GROUPS.len()];
+        // A group that cannot match this text is never searched (each search has a start-up
+        // cost that dominates short values such as CSV cells): every secret pattern needs at
+        // least MIN_SECRET_BYTES bytes, and an e-mail address an `@`.
+        let mut searched: [bool; GROUPS.len()] =
+            [text.len() < MIN_SECRET_BYTES, !text.contains(&b'@'), false];
         while pos < text.len() {
-            let input = Input::new(text).span(pos..text.len());
-            let Some(m) = self.re.search(&input) else {
+            let mut best: Option<(usize, usize, usize)> = None;
+            for (g, re) in self.groups.iter().enumerate() {
+                if !searched[g] || next[g].is_some_and(|(s, _, _)| s < pos) {
+                    let input = Input::new(text).span(pos..text.len());
+                    next[g] = re
+                        .search(&input)
+                        .map(|m| (m.start(), m.end(), GROUPS[g].start + m.pattern().as_usize()));
+                    searched[g] = true;
+                }
+                if let Some(c) = next[g]
+                    && best.is_none_or(|b| c.0 < b.0)
+                {
+                    best = Some(c);
+                }
+            }
+            let Some((m_start, m_end, pat_index)) = best else {
                 break;
             };
+            let m = regex_automata::Match::must(pat_index, m_start..m_end);
             let pat = self.pats[m.pattern().as_usize()];
             match self.validate(pat, text, m.start(), m.end(), last_end, hint, whole) {
                 Some(a) => {

@@ -4,8 +4,8 @@
 //! and in JSON documents, without models and without I/O beyond the readers
 //! it is handed. It owns:
 //!
-//! * [`Scanner`]: the recogniser pipeline. One multi-pattern regex pass
-//!   proposes candidates for every type at once; validators (Luhn and issuer
+//! * [`Scanner`]: the recogniser pipeline. One leftmost-first pass (three
+//!   merged multi-pattern regexes) proposes candidates for every type; validators (Luhn and issuer
 //!   ranges, IBAN mod-97 and country length, SSN and NINO numbering rules,
 //!   libphonenumber metadata, calendar and age checks) decide what is
 //!   reported; context words ("DOB", "phone", "token"...) raise scores or are
