@@ -458,6 +458,7 @@ impl<'m> Cx<'m> {
                 _ => {}
             }
             self.role_controller(&path, ds.role, ds.controller.as_deref());
+            self.http_calls(ds_key, ds, &path);
             for (c_key, coll) in &ds.collections {
                 let cpath = path.key("collections").key(c_key);
                 if ds.kind == ConnectorKind::Redis && coll.key.is_none() {
@@ -494,10 +495,12 @@ impl<'m> Cx<'m> {
                             );
                         }
                     }
+                    // An `http` collection's erase call is the strategy for all its fields.
                     if self.cat.field_is_personal(field)
                         && field.erasure.is_none()
                         && ds.kind != ConnectorKind::Manual
                         && !field.primary_key
+                        && coll.erase.is_none()
                     {
                         self.out.push(
                             Diagnostic::warning(
@@ -511,6 +514,163 @@ impl<'m> Cx<'m> {
                 }
             }
         }
+    }
+
+    /// The `http` connector's declarations: credentials by environment variable, find and erase
+    /// calls whose placeholders all stand for fields of their collection, JSON pointers.
+    fn http_calls(&mut self, ds_key: &str, ds: &crate::model::Datastore, path: &MapPath) {
+        let http = ds.kind == ConnectorKind::Http;
+        let only_http = |out: &mut Vec<Diagnostic>, at: MapPath, what: &str| {
+            if !http {
+                out.push(Diagnostic::error(
+                    "http-only",
+                    at,
+                    format!("`{what}` is for `kind: http` datastores; `{ds_key}` is not one"),
+                ));
+            }
+        };
+        if let Some(auth) = &ds.auth {
+            let apath = path.key("auth");
+            only_http(&mut self.out, apath.clone(), "auth");
+            let complete = matches!(
+                (&auth.bearer_env, &auth.header, &auth.value_env),
+                (Some(_), None, None) | (None, Some(_), Some(_))
+            );
+            if !complete {
+                self.out.push(
+                    Diagnostic::error(
+                        "http-auth",
+                        apath.clone(),
+                        format!("`auth` of `{ds_key}` must be either `bearer_env` or `header` with `value_env`"),
+                    )
+                    .with_help("write `auth: {bearer_env: DESK_API_TOKEN}` or `auth: {header: X-Api-Key, value_env: DESK_API_KEY}`"),
+                );
+            }
+            for (key, var) in [
+                ("bearer_env", &auth.bearer_env),
+                ("value_env", &auth.value_env),
+            ] {
+                if let Some(var) = var
+                    && !is_env_var_name(var)
+                {
+                    self.out.push(
+                        Diagnostic::error(
+                            "inline-secret",
+                            apath.key(key),
+                            format!("`{key}` must name an environment variable, not hold a credential"),
+                        )
+                        .with_help("put the credential in an environment variable and name that variable here; a map is committed to version control and must hold no secrets"),
+                    );
+                }
+            }
+            if let Some(header) = &auth.header
+                && (header.is_empty()
+                    || !header
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)))
+            {
+                self.out.push(Diagnostic::error(
+                    "http-auth",
+                    apath.key("header"),
+                    format!("`{header}` is not an HTTP header name (letters, digits, `-`)"),
+                ));
+            }
+        }
+        for (c_key, coll) in &ds.collections {
+            let cpath = path.key("collections").key(c_key);
+            let call = |out: &mut Vec<Diagnostic>, at: MapPath, message: String| {
+                out.push(Diagnostic::error("http-call", at, message));
+            };
+            for (i, find) in coll.find.iter().enumerate() {
+                let fpath = if coll.find.len() == 1 {
+                    cpath.key("find")
+                } else {
+                    cpath.key("find").index(i)
+                };
+                only_http(&mut self.out, fpath.clone(), "find");
+                let mut looked_up: BTreeSet<&str> = BTreeSet::new();
+                match self.template(coll, &find.path) {
+                    Ok(fields) => looked_up.extend(fields),
+                    Err(e) => call(&mut self.out, fpath.key("path"), e),
+                }
+                if looked_up.len() != 1 {
+                    call(
+                        &mut self.out,
+                        fpath.key("path"),
+                        format!(
+                            "a find call looks records up by one field; `{}` names {}",
+                            find.path,
+                            looked_up.len()
+                        ),
+                    );
+                }
+                if let Some(pointer) = &find.records
+                    && !(pointer.is_empty() || pointer.starts_with('/'))
+                {
+                    call(
+                        &mut self.out,
+                        fpath.key("records"),
+                        format!("`{pointer}` is not a JSON pointer (`/data`)"),
+                    );
+                }
+            }
+            if let Some(erase) = &coll.erase {
+                let epath = cpath.key("erase");
+                only_http(&mut self.out, epath.clone(), "erase");
+                if let Err(e) = self.template(coll, &erase.path) {
+                    call(&mut self.out, epath.key("path"), e);
+                }
+                let mut texts = Vec::new();
+                if let Some(body) = &erase.body {
+                    json_strings(body, &mut texts);
+                }
+                for text in texts {
+                    if let Err(e) = self.template(coll, text) {
+                        call(&mut self.out, epath.key("body"), e);
+                    }
+                }
+                if coll.find.is_empty() {
+                    call(
+                        &mut self.out,
+                        epath,
+                        format!(
+                            "`{c_key}` declares an erase call but no `find`: the records to erase could never be found"
+                        ),
+                    );
+                }
+            }
+            for (f_key, field) in &coll.fields {
+                if let Some(pointer) = &field.path {
+                    let at = cpath.key("fields").key(f_key).key("path");
+                    only_http(&mut self.out, at.clone(), "path");
+                    if !pointer.starts_with('/') {
+                        call(
+                            &mut self.out,
+                            at,
+                            format!("`{pointer}` is not a JSON pointer (`/owner/email`)"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fields a call's `path` (or body text) names, or why it is wrong.
+    fn template<'c>(
+        &self,
+        coll: &'c crate::model::Collection,
+        template: &str,
+    ) -> Result<BTreeSet<&'c str>, String> {
+        let names =
+            crate::model::placeholders(template).map_err(|e| format!("`{template}` has {e}"))?;
+        names
+            .into_iter()
+            .map(|name| {
+                coll.placeholder_field(name).ok_or_else(|| {
+                    format!("`{{{name}}}` in `{template}` is neither a field of the collection nor the identity kind of one")
+                })
+            })
+            .collect()
     }
 
     fn field_suggestion(&self, ds_key: &str, reference: &str) -> String {
@@ -949,6 +1109,16 @@ pub fn is_iso_date(s: &str) -> bool {
     matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
 }
 
+/// Every string in a JSON value, keys excepted.
+fn json_strings<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        serde_json::Value::Object(members) => members.values().for_each(|v| json_strings(v, out)),
+        _ => {}
+    }
+}
+
 fn is_env_var_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_uppercase() || c == '_')
@@ -988,5 +1158,124 @@ pub fn right_key(r: Right) -> &'static str {
         Right::Confirmation => "confirmation",
         Right::Anonymisation => "anonymisation",
         Right::InformationOnSharing => "information_on_sharing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        Collection, Datastore, Field, HttpAuth, HttpErase, HttpFind, HttpMethod, IdentityKind,
+    };
+
+    /// The codes and paths of the `http` checks on a map with one datastore of `kind`.
+    fn check_http(
+        kind: ConnectorKind,
+        edit: impl FnOnce(&mut Datastore),
+        expected: &[(&str, &str)],
+    ) {
+        let mut contacts = Collection::default();
+        for (name, identity) in [("id", None), ("email", Some(IdentityKind::Email))] {
+            contacts.fields.insert(
+                name.to_owned(),
+                Field {
+                    identity,
+                    primary_key: name == "id",
+                    ..Field::default()
+                },
+            );
+        }
+        contacts.find = vec![HttpFind {
+            path: "/contacts?email={email}".to_owned(),
+            records: Some("/data".to_owned()),
+        }];
+        contacts.erase = Some(HttpErase {
+            method: HttpMethod::Delete,
+            path: "/contacts/{id}".to_owned(),
+            body: None,
+        });
+        let mut ds = Datastore {
+            name: None,
+            description: None,
+            system: None,
+            kind,
+            connection_env: Some("DESK_URL".to_owned()),
+            instructions: None,
+            role: Role::Controller,
+            controller: None,
+            auth: Some(HttpAuth {
+                bearer_env: Some("DESK_TOKEN".to_owned()),
+                ..HttpAuth::default()
+            }),
+            collections: [("contacts".to_owned(), contacts)].into_iter().collect(),
+        };
+        edit(&mut ds);
+        let mut map = DataMap::default();
+        map.datastores.insert("desk".to_owned(), ds);
+        let got: Vec<(&str, String)> = check(&map)
+            .into_iter()
+            .filter(|d| d.code.starts_with("http") || d.code == "inline-secret")
+            .map(|d| (d.code, d.path.to_string()))
+            .collect();
+        let expected: Vec<(&str, String)> = expected
+            .iter()
+            .map(|(c, p)| (*c, (*p).to_owned()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    fn contacts(ds: &mut Datastore) -> &mut Collection {
+        ds.collections.get_mut("contacts").expect("contacts")
+    }
+
+    #[test]
+    fn http_declarations_are_checked() {
+        check_http(ConnectorKind::Http, |_| {}, &[]);
+        check_http(
+            ConnectorKind::Postgres,
+            |_| {},
+            &[
+                ("http-only", "datastores.desk.auth"),
+                ("http-only", "datastores.desk.collections.contacts.find"),
+                ("http-only", "datastores.desk.collections.contacts.erase"),
+            ],
+        );
+        check_http(
+            ConnectorKind::Http,
+            |ds| {
+                ds.auth = Some(HttpAuth {
+                    bearer_env: Some("Bearer abc123".to_owned()),
+                    header: Some("X-Key".to_owned()),
+                    value_env: None,
+                })
+            },
+            &[
+                ("http-auth", "datastores.desk.auth"),
+                ("inline-secret", "datastores.desk.auth.bearer_env"),
+            ],
+        );
+        check_http(
+            ConnectorKind::Http,
+            |ds| {
+                let c = contacts(ds);
+                c.find[0].path = "/contacts/{id}?email={email}".to_owned();
+                c.erase.as_mut().expect("erase").path = "/contacts/{uid}".to_owned();
+            },
+            &[
+                (
+                    "http-call",
+                    "datastores.desk.collections.contacts.find.path",
+                ),
+                (
+                    "http-call",
+                    "datastores.desk.collections.contacts.erase.path",
+                ),
+            ],
+        );
+        check_http(
+            ConnectorKind::Http,
+            |ds| contacts(ds).find.clear(),
+            &[("http-call", "datastores.desk.collections.contacts.erase")],
+        );
     }
 }

@@ -373,6 +373,10 @@ pub struct Datastore {
     /// For `role: processor`: the controller's key in `controllers`, or `customers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
+    /// For `http`: how Pactum authenticates its calls (the map names the environment variable
+    /// holding the credential, never the credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<HttpAuth>,
     /// Tables, collections, Redis key patterns or HTTP resources.
     #[serde(default)]
     pub collections: IndexMap<String, Collection>,
@@ -387,8 +391,114 @@ pub struct Collection {
     /// For Redis: the key pattern, with `{field}` placeholders, e.g. `session:{user_id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// For `http`: the calls that find a person's records, one per field they are looked up by
+    /// (one call, or a list). Without them, the collection is a task for people.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    #[schemars(with = "Option<FindCalls>")]
+    pub find: Vec<HttpFind>,
+    /// For `http`: the call that erases one record found by `find`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erase: Option<HttpErase>,
     #[serde(default)]
     pub fields: IndexMap<String, Field>,
+}
+
+impl Collection {
+    /// The field a `{name}` placeholder of this collection's calls stands for: the field called
+    /// `name`, else the field whose `identity` kind is `name` (`{email}` for `identity: email`).
+    pub fn placeholder_field(&self, name: &str) -> Option<&str> {
+        if let Some((key, _)) = self.fields.get_key_value(name) {
+            return Some(key);
+        }
+        self.fields
+            .iter()
+            .find(|(_, f)| f.identity.is_some_and(|k| k.key() == name))
+            .map(|(k, _)| k.as_str())
+    }
+}
+
+/// How Pactum authenticates to an `http` datastore: `{bearer_env: VAR}` (sent as
+/// `Authorization: Bearer <token>`) or `{header: NAME, value_env: VAR}`. The map names
+/// environment variables, never the credential itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpAuth {
+    /// Environment variable holding a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_env: Option<String>,
+    /// The header that carries the credential (`X-Api-Key`), with `value_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Environment variable holding the header's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_env: Option<String>,
+}
+
+/// A GET that finds records: `path` (after the datastore's base URL) with `{field}` or
+/// `{identity_kind}` placeholders, all standing for the one field the records are looked up by.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFind {
+    /// E.g. `/contacts/search?email={email}`; values are URL-encoded.
+    pub path: String,
+    /// JSON pointer to the array of records in the answer (`/data`); the answer itself when
+    /// omitted. An object there is one record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
+}
+
+/// A call that erases one found record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpErase {
+    pub method: HttpMethod,
+    /// E.g. `/contacts/{id}`: placeholders are the record's fields (or identity kinds), URL-encoded.
+    pub path: String,
+    /// A JSON body; `{field}` placeholders in its strings are filled with the record's values
+    /// (a string that is exactly one placeholder becomes the value, or `null` when it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+/// The HTTP method of an erase call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Delete,
+    Patch,
+    Post,
+}
+
+/// The schema of `find`: one call or a list of them.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used.
+enum FindCalls {
+    One(HttpFind),
+    Many(Vec<HttpFind>),
+}
+
+/// `find: {path: ...}` or `find: [{path: ...}, ...]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<HttpFind>, D::Error> {
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    struct Calls;
+    impl<'de> serde::de::Visitor<'de> for Calls {
+        type Value = Vec<HttpFind>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a find call `{path: ..., records: ...}` or a list of them")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            HttpFind::deserialize(MapAccessDeserializer::new(map)).map(|f| vec![f])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<HttpFind>::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(Calls)
 }
 
 /// Which identifier of a person a field holds: how a request finds them.
@@ -443,6 +553,10 @@ pub struct Field {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erasure: Option<Erasure>,
+    /// For `http`: where the value is in a record, as a JSON pointer (`/owner/email`); the
+    /// record's member named like the field when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// What a processor or recipient is to the organisation.
@@ -702,6 +816,47 @@ fn is_default<T: Default + PartialEq>(t: &T) -> bool {
     *t == T::default()
 }
 
+impl IdentityKind {
+    /// The key used in map files (`email`, `user_id`).
+    pub fn key(self) -> &'static str {
+        match self {
+            IdentityKind::Email => "email",
+            IdentityKind::Phone => "phone",
+            IdentityKind::UserId => "user_id",
+            IdentityKind::CustomerId => "customer_id",
+            IdentityKind::DeviceId => "device_id",
+            IdentityKind::CookieId => "cookie_id",
+            IdentityKind::Username => "username",
+            IdentityKind::ExternalId => "external_id",
+            IdentityKind::IpAddress => "ip_address",
+        }
+    }
+}
+
+/// The `{name}` placeholders of a call's path or body text, in order; `Err` with the reason when a
+/// brace is unbalanced or a name is empty.
+pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest.as_bytes()[open] == b'}' {
+            return Err("a `}` without its `{`".to_owned());
+        }
+        let after = &rest[open + 1..];
+        let close = after
+            .find(['{', '}'])
+            .filter(|&i| after.as_bytes()[i] == b'}')
+            .ok_or_else(|| "a `{` without its `}`".to_owned())?;
+        let name = &after[..close];
+        if name.is_empty() {
+            return Err("an empty placeholder `{}`".to_owned());
+        }
+        out.push(name);
+        rest = &after[close + 1..];
+    }
+    Ok(out)
+}
+
 impl Regime {
     /// Every regime, in display order.
     pub const ALL: [Regime; 5] = [
@@ -721,5 +876,76 @@ impl Regime {
             Regime::Lgpd => "lgpd",
             Regime::Pipeda => "pipeda",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_listed_in_order_and_braces_must_balance() {
+        assert_eq!(placeholders("/a/{id}?e={email}"), Ok(vec!["id", "email"]));
+        assert_eq!(placeholders("/contacts"), Ok(vec![]));
+        assert!(placeholders("/a/{id").is_err());
+        assert!(placeholders("/a/id}").is_err());
+        assert!(placeholders("/a/{}").is_err());
+        assert!(placeholders("/a/{{id}}").is_err());
+    }
+
+    #[test]
+    fn a_placeholder_is_a_field_or_the_identity_kind_of_one() {
+        let mut coll = Collection::default();
+        coll.fields.insert(
+            "mail".to_owned(),
+            Field {
+                identity: Some(IdentityKind::Email),
+                ..Field::default()
+            },
+        );
+        coll.fields.insert("id".to_owned(), Field::default());
+        assert_eq!(coll.placeholder_field("id"), Some("id"));
+        assert_eq!(coll.placeholder_field("mail"), Some("mail"));
+        assert_eq!(coll.placeholder_field("email"), Some("mail"));
+        assert_eq!(coll.placeholder_field("phone"), None);
+    }
+
+    #[test]
+    fn find_is_one_call_or_a_list() {
+        let one: Collection =
+            serde_json::from_str(r#"{"find": {"path": "/c?e={email}", "records": "/data"}}"#)
+                .expect("one call");
+        assert_eq!(
+            one.find,
+            [HttpFind {
+                path: "/c?e={email}".to_owned(),
+                records: Some("/data".to_owned())
+            }]
+        );
+        let many: Collection =
+            serde_json::from_str(r#"{"find": [{"path": "/a/{id}"}, {"path": "/b/{id}"}]}"#)
+                .expect("a list");
+        assert_eq!(many.find.len(), 2);
+        assert!(
+            serde_json::from_str::<Collection>(r#"{"find": {"path": "/a", "pth": "/b"}}"#).is_err()
+        );
+        let erase: HttpErase = serde_json::from_str(
+            r#"{"method": "PATCH", "path": "/c/{id}", "body": {"name": null}}"#,
+        )
+        .expect("an erase call");
+        assert_eq!(erase.method, HttpMethod::Patch);
+        // Written back as a list, which reads back the same.
+        let text = serde_json::to_string(&one).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<Collection>(&text).expect("reads back"),
+            one
+        );
+        // The schema offers both forms.
+        let schema = serde_json::to_value(schemars::schema_for!(Collection)).expect("schema");
+        let calls = schema["$defs"]["FindCalls"].to_string();
+        assert!(
+            calls.contains("anyOf") && calls.contains("HttpFind") && calls.contains("array"),
+            "{calls}"
+        );
     }
 }

@@ -185,6 +185,7 @@ mod tests {
             instructions: None,
             role: Default::default(),
             controller: None,
+            auth: None,
             collections: Default::default(),
         };
         for (path, identity, refs) in fields {

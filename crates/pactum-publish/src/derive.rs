@@ -387,6 +387,7 @@ mod tests {
                 instructions: None,
                 role: Role::Controller,
                 controller: None,
+                auth: None,
                 collections: [
                     ("logs", "user.contact.email"),
                     ("stats", "user.device.ip_address"),

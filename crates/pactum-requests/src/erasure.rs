@@ -108,6 +108,9 @@ pub struct CollectionPlan {
     pub fields: Vec<String>,
     /// One entry per row, each of which must match exactly one row.
     pub rows: Vec<PlannedRow>,
+    /// For `http` datastores: one erase call per record, made in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<crate::http::HttpCall>,
 }
 
 /// One row to change, found by its key fields' values as they were when planned.
@@ -153,7 +156,7 @@ impl ErasurePlan {
                         (
                             format!("{datastore}.{key}"),
                             Erased {
-                                rows: c.rows.len() as u64,
+                                rows: (c.rows.len() + c.calls.len()) as u64,
                                 deleted: c.deleted,
                                 fields: c.fields.clone(),
                             },
@@ -222,6 +225,9 @@ pub async fn erase_with(
         match apply_datastore(connections, map, &plan, datastore, url_of).await {
             Ok(done) => erased.extend(done),
             Err(RequestError::Connector { source, .. }) => {
+                failed.push((datastore.clone(), error_chain(&source)));
+            }
+            Err(RequestError::Http { source, .. }) => {
                 failed.push((datastore.clone(), error_chain(&source)));
             }
             Err(e @ RequestError::AlreadyApplied { .. }) => {
@@ -336,6 +342,10 @@ pub async fn plan_erasure(
             });
         }
         if targets.is_empty() {
+            continue;
+        }
+        if crate::http::is_http(map, &coll_ref.datastore) {
+            crate::http::plan_calls(&mut plan, map, coll_ref, coll, &targets, &mut problems);
             continue;
         }
         // The row key: primary key fields, or the Redis key pattern's placeholders.
@@ -456,6 +466,9 @@ pub async fn apply_datastore(
     datastore: &str,
     url_of: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<BTreeMap<String, Erased>, RequestError> {
+    if crate::http::is_http(map, datastore) {
+        return crate::http::apply(connections, map, plan, datastore, url_of).await;
+    }
     let Some(ds_plan) = plan.datastores.get(datastore) else {
         return Ok(BTreeMap::new());
     };

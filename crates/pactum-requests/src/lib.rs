@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod erasure;
+pub mod http;
 pub mod package;
 pub mod recipients;
 
@@ -53,6 +54,13 @@ pub enum RequestError {
         datastore: String,
         #[source]
         source: ConnectorError,
+    },
+    /// A call to an `http` datastore failed.
+    #[error("datastore `{datastore}` failed")]
+    Http {
+        datastore: String,
+        #[source]
+        source: http::HttpError,
     },
 }
 
@@ -115,9 +123,20 @@ struct Collected {
 #[derive(Debug, Default)]
 pub struct Connections {
     stores: HashMap<String, Datastore>,
+    http: http::HttpStores,
 }
 
 impl Connections {
+    /// Connections whose `http` datastores take their credentials from `credential_of` (given the
+    /// environment variable the map names) instead of the environment.
+    pub fn with_credentials(
+        credential_of: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Connections {
+        let mut connections = Connections::default();
+        connections.http.credential_of = Some(std::sync::Arc::new(credential_of));
+        connections
+    }
+
     /// The open datastore `key`, connecting on first use with the URL `url_of` gives.
     pub(crate) async fn get(
         &mut self,
@@ -256,6 +275,11 @@ async fn collect(
             });
             continue;
         }
+        if ds.kind == ConnectorKind::Http && http::connects(ds) {
+            connections.http.open(map, ds_key, url_of)?;
+            reachable.insert(ds_key.to_owned());
+            continue;
+        }
         if matches!(ds.kind, ConnectorKind::Manual | ConnectorKind::Http) {
             manual_tasks.push(ManualTask {
                 datastore: ds_key.to_owned(),
@@ -270,6 +294,7 @@ async fn collect(
     // Values known so far, by (collection, field); rows found so far, deduplicated, with ownership.
     let mut values: HashMap<(CollectionRef, String), BTreeSet<String>> = HashMap::new();
     let mut rows: HashMap<CollectionRef, FoundRows> = HashMap::new();
+    let mut http_lookups = http::Lookups::default();
     // Lookups feed each other; repeat until nothing new is found (a handful of passes at most).
     for _pass in 0..8 {
         let mut grew = false;
@@ -277,9 +302,6 @@ async fn collect(
             if !reachable.contains(&step.collection.datastore) {
                 continue;
             }
-            let store = connections
-                .get(map, &step.collection.datastore, url_of)
-                .await?;
             let wanted: Vec<String> = match &step.source {
                 Source::Identity(kind) => identities
                     .iter()
@@ -298,14 +320,23 @@ async fn collect(
                 continue;
             };
             let fields: Vec<String> = coll.fields.keys().cloned().collect();
-            let name = collection_name(store, &step.collection.collection, coll);
-            let found = store
-                .find(name, &fields, &step.field, &wanted)
-                .await
-                .map_err(|source| RequestError::Connector {
-                    datastore: step.collection.datastore.clone(),
-                    source,
-                })?;
+            let found = if http::is_http(map, &step.collection.datastore) {
+                http_lookups
+                    .find(&connections.http, map, step, &wanted)
+                    .await?
+            } else {
+                let store = connections
+                    .get(map, &step.collection.datastore, url_of)
+                    .await?;
+                let name = collection_name(store, &step.collection.collection, coll);
+                store
+                    .find(name, &fields, &step.field, &wanted)
+                    .await
+                    .map_err(|source| RequestError::Connector {
+                        datastore: step.collection.datastore.clone(),
+                        source,
+                    })?
+            };
             let known = rows.entry(step.collection.clone()).or_default();
             for row in found {
                 // Only the person's own rows feed later lookups: a leaf (their address) is reported but
@@ -331,6 +362,7 @@ async fn collect(
             break;
         }
     }
+    manual_tasks.extend(http_lookups.manual_tasks(map));
     Ok(Collected {
         rows,
         manual_tasks,
@@ -366,6 +398,7 @@ mod tests {
                 instructions: None,
                 role: Role::Processor,
                 controller: Some("customers".into()),
+                auth: None,
                 collections: [("files".to_owned(), coll)].into_iter().collect(),
             },
         );

@@ -334,6 +334,7 @@ mod tests {
                 system: None,
                 kind: pactum_domain::model::ConnectorKind::Postgres,
                 connection_env: Some("CRM_URL".to_owned()),
+                auth: None,
                 instructions: None,
                 role: Default::default(),
                 controller: None,

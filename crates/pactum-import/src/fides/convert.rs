@@ -542,6 +542,7 @@ impl Cx<'_> {
                     description: nonempty(&coll.description),
                     key: None,
                     fields,
+                    ..Collection::default()
                 },
             );
         }
@@ -554,6 +555,7 @@ impl Cx<'_> {
             instructions: None,
             role: Default::default(),
             controller: None,
+            auth: None,
             collections,
         }
     }

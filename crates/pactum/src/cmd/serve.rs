@@ -605,6 +605,7 @@ mod tests {
                 system: None,
                 kind: ConnectorKind::Postgres,
                 connection_env: Some(env.to_owned()),
+                auth: None,
                 instructions: None,
                 role: pactum_domain::model::Role::default(),
                 controller: None,
