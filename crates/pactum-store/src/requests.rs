@@ -768,7 +768,10 @@ pub(crate) enum Lookup<'a> {
 }
 
 /// The request, read inside `tx` and (on PostgreSQL) locked until the transaction ends.
-pub(crate) async fn request_in(tx: &mut Tx, lookup: Lookup<'_>) -> Result<Option<Request>, StoreError> {
+pub(crate) async fn request_in(
+    tx: &mut Tx,
+    lookup: Lookup<'_>,
+) -> Result<Option<Request>, StoreError> {
     let lock = for_update(tx.backend());
     let (column, id, public_id) = match lookup {
         Lookup::Id(id) => ("id", id, ""),
