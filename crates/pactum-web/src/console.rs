@@ -746,25 +746,7 @@ async fn decide(
         .await
     {
         Ok(_) => Redirect::to(&format!("/admin/requests/{id}")).into_response(),
-        Err(StoreError::NotFound { .. }) => page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "<h1>No such request</h1>",
-        ),
-        Err(err @ StoreError::RequestState { .. }) => match state.store.request(id).await {
-            Ok(Some(r)) => page(
-                StatusCode::CONFLICT,
-                "Request",
-                &request_html(&state, &r, &principal, Some(&err.to_string()), None),
-            ),
-            Ok(None) => page(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "<h1>No such request</h1>",
-            ),
-            Err(err) => server_error(&err),
-        },
-        Err(err) => server_error(&err),
+        Err(err) => after_refused_step(&state, &principal, id, &err).await,
     }
 }
 
@@ -792,27 +774,40 @@ async fn extend(
     };
     match crate::requests::extend(&state, &principal.actor, id, &form.reason).await {
         Ok(_) => Redirect::to(&format!("/admin/requests/{id}")).into_response(),
-        Err(StoreError::NotFound { .. }) => page(
+        Err(err) => after_refused_step(&state, &principal, id, &err).await,
+    }
+}
+
+/// The answer to a decision or extension the store refused: the request's page with the reason
+/// (409) when the request is in the wrong state or the step is not allowed, 404 when there is no
+/// such request, else the error page.
+async fn after_refused_step(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    err: &StoreError,
+) -> Response {
+    let not_found = || {
+        page(
             StatusCode::NOT_FOUND,
             "Not found",
             "<h1>No such request</h1>",
-        ),
-        Err(err @ (StoreError::RequestState { .. } | StoreError::InvalidRequest(_))) => {
+        )
+    };
+    match err {
+        StoreError::NotFound { .. } => not_found(),
+        StoreError::RequestState { .. } | StoreError::InvalidRequest(_) => {
             match state.store.request(id).await {
                 Ok(Some(r)) => page(
                     StatusCode::CONFLICT,
                     "Request",
-                    &request_html(&state, &r, &principal, Some(&err.to_string()), None),
+                    &request_html(state, &r, principal, Some(&err.to_string()), None),
                 ),
-                Ok(None) => page(
-                    StatusCode::NOT_FOUND,
-                    "Not found",
-                    "<h1>No such request</h1>",
-                ),
+                Ok(None) => not_found(),
                 Err(err) => server_error(&err),
             }
         }
-        Err(err) => server_error(&err),
+        other => server_error(other),
     }
 }
 
