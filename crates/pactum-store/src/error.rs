@@ -156,6 +156,12 @@ pub enum StoreError {
         /// The step refused (`approved`, `rejected`, `completed`).
         action: &'static str,
     },
+    /// The legal hold was released already.
+    #[error("hold {id} was released already")]
+    HoldReleased {
+        /// The hold's id.
+        id: i64,
+    },
     /// The job's lease was lost: another worker claimed it after the lease expired, or it is no
     /// longer running. The caller must stop working on it; its result is not recorded.
     #[error("the lease on job {id} was lost")]

@@ -28,6 +28,9 @@
 //!   [`Store::erasure_checkpoint`]); deleted when the request completes.
 //! - [`extensions`]: a request's deadline extended once, as its law allows, with the reason the
 //!   person is told ([`Store::extend_request`]).
+//! - [`holds`]: legal holds on a person's records, and the erasures they or statutory retention
+//!   defer, stored at completion and run by a `request.deferred` job when the hold is released or
+//!   the period ends ([`Store::place_hold`], [`Store::release_hold`], [`Store::complete_erasure`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -63,6 +66,7 @@ pub mod checkpoints;
 pub mod clock;
 pub mod error;
 pub mod extensions;
+pub mod holds;
 pub mod jobs;
 mod migrate;
 mod rate_limits;

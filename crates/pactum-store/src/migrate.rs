@@ -59,6 +59,11 @@ const SQLITE: &[Migration] = &[
         name: "extensions",
         sql: include_str!("../migrations/sqlite/0007_extensions.sql"),
     },
+    Migration {
+        version: 8,
+        name: "holds",
+        sql: include_str!("../migrations/sqlite/0008_holds.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -96,6 +101,11 @@ const POSTGRES: &[Migration] = &[
         version: 7,
         name: "extensions",
         sql: include_str!("../migrations/postgres/0007_extensions.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "holds",
+        sql: include_str!("../migrations/postgres/0008_holds.sql"),
     },
 ];
 

@@ -657,7 +657,7 @@ pub fn normalise_identity(kind: &str, value: &str) -> Result<String, StoreError>
 
 /// The key a person's flags and rate-limit counters are kept under: SHA-256 of `KIND:VALUE`
 /// (normalised value), so those tables hold no identity in clear.
-fn subject_key(kind: &str, normalised: &str) -> String {
+pub(crate) fn subject_key(kind: &str, normalised: &str) -> String {
     sha256_hex(&format!("{kind}:{normalised}"))
 }
 
@@ -926,6 +926,29 @@ async fn complete_in(
     completion: &Completion,
     opt_out_only: bool,
 ) -> Result<(Request, Option<String>), StoreError> {
+    complete_inner(tx, actor, id, completion, opt_out_only, &[]).await
+}
+
+/// Completes erasure request `id` inside `tx` and stores its `deferred` parts
+/// ([`crate::holds`]) when (and only when) this call completes it.
+pub(crate) async fn complete_with_deferrals_in(
+    tx: &mut Transaction,
+    actor: &Actor,
+    id: i64,
+    completion: &Completion,
+    deferred: &[crate::holds::NewDeferral],
+) -> Result<(Request, Option<String>), StoreError> {
+    complete_inner(tx, actor, id, completion, false, deferred).await
+}
+
+async fn complete_inner(
+    tx: &mut Transaction,
+    actor: &Actor,
+    id: i64,
+    completion: &Completion,
+    opt_out_only: bool,
+    deferred: &[crate::holds::NewDeferral],
+) -> Result<(Request, Option<String>), StoreError> {
     let now = tx.now;
     let Some(mut request) = request_in(&mut tx.tx, Lookup::Id(id)).await? else {
         return Err(StoreError::NotFound {
@@ -1005,6 +1028,9 @@ async fn complete_in(
     });
     // The erasure plan holds the person's row keys: it lives no longer than the request is open.
     crate::checkpoints::delete_in(&mut tx.tx, id).await?;
+    if !deferred.is_empty() {
+        crate::holds::store_deferrals_in(tx, id, &key, deferred).await?;
+    }
     let entry = NewEntry::new(*actor, "request.complete", Some(Target::new("request", id)))
         .with_details(json!({
             "flag": flag.map(SubjectFlag::as_str),

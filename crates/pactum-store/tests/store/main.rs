@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod audit;
 mod checkpoints;
+mod holds;
 mod job_processes;
 mod jobs;
 mod open;
