@@ -262,6 +262,7 @@ fn main() {
     let options = ErasureOptions {
         hash_key: Some(b"bench-key".to_vec()),
         today: None,
+        holds: Vec::new(),
     };
     // Subjects spread over the whole range, deterministic; erasures take different ones than accesses,
     // and a run erases subjects no earlier run erased (the offset moves with the clock's seconds).

@@ -22,12 +22,39 @@ pub struct ErasureOptions {
     /// of the record has ended when `date + period <= today`. Without it, every statutory period
     /// is taken as still running.
     pub today: Option<time::Date>,
+    /// The legal holds standing on the person: rows in collections they cover are kept, and their
+    /// erasure is planned into [`ErasurePlan::deferred`] for when the holds are released.
+    pub holds: Vec<HoldScope>,
+}
+
+/// A legal hold, as erasure planning needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldScope {
+    /// The hold's id (named in the answer: "legal hold #ID").
+    pub id: i64,
+    /// `datastore` or `datastore.collection` entries; empty holds every datastore.
+    pub scope: Vec<String>,
+    /// Why (shown to the person).
+    pub reason: String,
+}
+
+impl HoldScope {
+    /// True when the hold covers `collection` (`datastore.collection`).
+    pub fn covers(&self, collection: &str) -> bool {
+        let datastore = collection.split_once('.').map_or(collection, |(d, _)| d);
+        self.scope.is_empty() || self.scope.iter().any(|s| s == collection || s == datastore)
+    }
 }
 
 impl std::fmt::Debug for ErasureOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ErasureOptions")
             .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
+            .field("today", &self.today)
+            .field(
+                "holds",
+                &self.holds.iter().map(|h| h.id).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -52,6 +79,11 @@ pub struct Kept {
     /// When the obligation to keep them ends, where the map lets us compute it (the latest row).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// When the erasure deferred until the obligation ends runs (the latest row's date), where
+    /// it is known: rows kept by statutory retention with a computable end are erased then, by
+    /// themselves. Rows under a legal hold are erased when it is released (no date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred_until: Option<String>,
 }
 
 /// Everything an erasure did, by datastore and collection.
@@ -88,6 +120,46 @@ pub struct ErasurePlan {
     pub manual_tasks: Vec<crate::ManualTask>,
     /// Processor-role datastores, not changed: the request is passed to their controller.
     pub routed_to_controller: Vec<crate::Routed>,
+    /// The row changes held back (by a legal hold, or statutory retention with a known end),
+    /// decided now so that they can be applied later: by then, the records that led to these rows
+    /// may be erased. Not applied by [`apply_datastore`] on this plan: see [`DeferredPlan`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<DeferredPlan>,
+}
+
+/// A held-back part of an erasure: the row changes to make once the legal holds in `holds` are
+/// released and `due_on` has come. **It holds personal data**, like [`ErasurePlan`]: whoever
+/// stores it must delete it once applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeferredPlan {
+    /// The legal holds covering these rows when planned (empty: statutory retention only).
+    #[serde(default)]
+    pub holds: Vec<i64>,
+    /// The day (`YYYY-MM-DD`) statutory retention of these rows ends, when one keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<String>,
+    /// Row changes by datastore key, as in [`ErasurePlan::datastores`].
+    pub datastores: BTreeMap<String, DatastorePlan>,
+}
+
+impl DeferredPlan {
+    /// The collections (`datastore.collection`) it changes.
+    pub fn collections(&self) -> Vec<String> {
+        self.datastores
+            .iter()
+            .flat_map(|(ds, plan)| plan.collections.keys().map(move |c| format!("{ds}.{c}")))
+            .collect()
+    }
+
+    /// A plan of these changes alone, to apply with [`apply_datastore`] (same rules as the main
+    /// plan: one transaction per datastore, each change matching exactly one row, re-application
+    /// detected).
+    pub fn to_plan(&self) -> ErasurePlan {
+        ErasurePlan {
+            datastores: self.datastores.clone(),
+            ..ErasurePlan::default()
+        }
+    }
 }
 
 /// One datastore's part of an [`ErasurePlan`], applied in one transaction.
@@ -276,6 +348,10 @@ pub async fn plan_erasure(
     let mut problems: Vec<String> = Vec::new();
     let mut rows: Vec<(CollectionRef, FoundRows)> = collected.rows.into_iter().collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
+    // Rows held back, by (holds covering them, day their retention ends).
+    type DeferKey = (Vec<i64>, Option<time::Date>);
+    type HeldRow = (CollectionRef, Vec<Option<String>>);
+    let mut deferred_rows: BTreeMap<DeferKey, Vec<HeldRow>> = BTreeMap::new();
 
     for (coll_ref, found) in &rows {
         let Some(coll) = collection(map, coll_ref) else {
@@ -304,16 +380,28 @@ pub async fn plan_erasure(
                 rows: shared,
                 reason: "also referenced by records of other people".to_owned(),
                 until: None,
+                deferred_until: None,
             });
         }
-        // Statutory retention (a rule with a statutory minimum covering this collection or one of its
-        // fields' categories) keeps rows until the period ends: those rows are left as they are.
+        // Legal holds covering this collection keep every row of it; statutory retention (a rule
+        // with a statutory minimum covering this collection or one of its fields' categories) keeps
+        // rows until the period ends. Kept rows are left as they are now; their changes are planned
+        // into a deferred part when they can run later by themselves (a hold's release, or a
+        // retention period's known end).
+        let here = coll_ref.to_string();
+        let held: Vec<&HoldScope> = options.holds.iter().filter(|h| h.covers(&here)).collect();
+        let held_ids: Vec<i64> = held.iter().map(|h| h.id).collect();
         let statutory = statutory_rules(map, coll_ref, coll);
+        let mut now_rows: Vec<&Vec<Option<String>>> = Vec::new();
+        let mut held_rows = 0;
         let mut exempt = 0;
         let mut exempt_until: Option<time::Date> = None;
         let mut exempt_reasons: Vec<String> = Vec::new();
-        targets.retain(|row| {
-            let mut kept = false;
+        let mut deferred_until: Option<time::Date> = None;
+        for row in targets {
+            let mut retained = false;
+            let mut open_ended = false;
+            let mut row_until: Option<time::Date> = None;
             for rule in &statutory {
                 let until = rule.until(row, &fields);
                 let running = match (until, options.today) {
@@ -321,128 +409,241 @@ pub async fn plan_erasure(
                     _ => true,
                 };
                 if running {
-                    kept = true;
+                    retained = true;
                     if !exempt_reasons.contains(&rule.reason) {
                         exempt_reasons.push(rule.reason.clone());
                     }
-                    if let Some(u) = until {
-                        exempt_until = Some(exempt_until.map_or(u, |e: time::Date| e.max(u)));
+                    match until {
+                        Some(u) => row_until = Some(row_until.map_or(u, |r: time::Date| r.max(u))),
+                        None => open_ended = true,
                     }
                 }
             }
-            exempt += usize::from(kept);
-            !kept
-        });
+            // The day the retention of this row ends, when every rule keeping it says.
+            let due = if open_ended { None } else { row_until };
+            if !held.is_empty() {
+                held_rows += 1;
+                // Kept with no known end after the hold: nothing to defer.
+                if !(retained && due.is_none()) {
+                    deferred_rows
+                        .entry((held_ids.clone(), if retained { due } else { None }))
+                        .or_default()
+                        .push((coll_ref.clone(), row.clone()));
+                }
+            } else if retained {
+                exempt += 1;
+                if let Some(u) = row_until {
+                    exempt_until = Some(exempt_until.map_or(u, |e: time::Date| e.max(u)));
+                }
+                if let Some(d) = due {
+                    deferred_until = Some(deferred_until.map_or(d, |e: time::Date| e.max(d)));
+                    deferred_rows
+                        .entry((Vec::new(), Some(d)))
+                        .or_default()
+                        .push((coll_ref.clone(), row.clone()));
+                }
+            } else {
+                now_rows.push(row);
+            }
+        }
+        if held_rows > 0 {
+            plan.kept.push(Kept {
+                collection: here.clone(),
+                rows: held_rows,
+                reason: held
+                    .iter()
+                    .map(|h| format!("legal hold #{}: {}", h.id, h.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                until: None,
+                deferred_until: None,
+            });
+        }
         if exempt > 0 {
             plan.kept.push(Kept {
-                collection: coll_ref.to_string(),
+                collection: here,
                 rows: exempt,
                 reason: exempt_reasons.join("; "),
                 until: exempt_until.map(|d| d.to_string()),
+                deferred_until: deferred_until.map(|d| d.to_string()),
             });
         }
-        if targets.is_empty() {
-            continue;
-        }
-        if crate::http::is_http(map, &coll_ref.datastore) {
-            crate::http::plan_calls(&mut plan, map, coll_ref, coll, &targets, &mut problems);
-            continue;
-        }
-        // The row key: primary key fields, or the Redis key pattern's placeholders.
-        let key_fields: Vec<&String> = match &coll.key {
-            Some(pattern) => fields
-                .iter()
-                .copied()
-                .filter(|f| pattern.contains(&format!("{{{f}}}")))
-                .collect(),
-            None => coll
-                .fields
-                .iter()
-                .filter(|(_, f)| f.primary_key)
-                .map(|(k, _)| k)
-                .collect(),
-        };
-        // Without a declared key, a row is found by all its values; the change must still match
-        // exactly one row, so duplicates fail loudly instead of being half-erased.
-        let whole_row = key_fields.is_empty();
-        let delete = coll
-            .fields
-            .values()
-            .any(|f| f.erasure == Some(Erasure::DeleteRow));
-        let masked: Vec<(&String, &Erasure)> = coll
-            .fields
-            .iter()
-            .filter(|(k, f)| !f.primary_key && !key_fields.contains(k) && catalog.field_is_personal(f))
-            .filter_map(|(k, f)| match &f.erasure {
-                Some(e) => Some((k, e)),
-                None => {
-                    if !delete {
-                        problems.push(format!("`{coll_ref}.{k}` holds personal data but declares no `erasure` strategy"));
-                    }
-                    None
-                }
-            })
-            .collect();
-        if masked.iter().any(|(_, e)| **e == Erasure::KeyedHash)
-            && options.hash_key.is_none()
-            && !delete
-        {
-            problems.push(format!(
-                "`{coll_ref}` uses keyed_hash, but no hash key was given"
-            ));
-        }
-        let planned = plan
-            .datastores
-            .entry(coll_ref.datastore.clone())
-            .or_default()
-            .collections
-            .entry(coll_ref.collection.clone())
-            .or_default();
-        planned.table = coll
-            .key
-            .clone()
-            .unwrap_or_else(|| coll_ref.collection.clone());
-        planned.deleted = delete;
-        planned.fields = if delete {
-            Vec::new()
-        } else {
-            masked.iter().map(|(k, _)| (*k).clone()).collect()
-        };
-        for row in targets {
-            let value_of = |name: &str| {
-                fields
-                    .iter()
-                    .position(|f| *f == name)
-                    .and_then(|i| row[i].clone())
-            };
-            let key: Vec<(String, String)> = if whole_row {
-                fields
-                    .iter()
-                    .filter_map(|f| value_of(f).map(|v| ((*f).clone(), v)))
-                    .collect()
-            } else {
-                key_fields
-                    .iter()
-                    .map(|f| ((*f).clone(), value_of(f).unwrap_or_default()))
-                    .collect()
-            };
-            let (change, noop) = if delete {
-                (PlannedChange::Delete, false)
-            } else {
-                let set: Vec<(String, Option<String>)> = masked
-                    .iter()
-                    .map(|(k, e)| ((*k).clone(), mask(e, value_of(k).as_deref(), options)))
-                    .collect();
-                let noop = set.iter().all(|(k, v)| *v == value_of(k));
-                (PlannedChange::Set(set), noop)
-            };
-            planned.rows.push(PlannedRow { key, change, noop });
+        if !now_rows.is_empty() {
+            plan_rows(
+                &mut plan,
+                map,
+                &catalog,
+                coll_ref,
+                coll,
+                &now_rows,
+                options,
+                &mut problems,
+            );
         }
     }
+    // The held-back parts, one per (holds, due date), planned like the rest.
+    for ((holds, due), rows) in deferred_rows {
+        let mut part = ErasurePlan::default();
+        let mut by_collection: Vec<(CollectionRef, Vec<&Vec<Option<String>>>)> = Vec::new();
+        for (coll_ref, row) in &rows {
+            match by_collection.iter_mut().find(|(c, _)| c == coll_ref) {
+                Some((_, list)) => list.push(row),
+                None => by_collection.push((coll_ref.clone(), vec![row])),
+            }
+        }
+        for (coll_ref, targets) in &by_collection {
+            if let Some(coll) = collection(map, coll_ref) {
+                plan_rows(
+                    &mut part,
+                    map,
+                    &catalog,
+                    coll_ref,
+                    coll,
+                    targets,
+                    options,
+                    &mut problems,
+                );
+            }
+        }
+        // An `http` collection without an erase call is a task for people, when the time comes.
+        plan.manual_tasks
+            .extend(part.manual_tasks.into_iter().map(|mut task| {
+                let when = match &due {
+                    Some(d) => format!("on {d}, once no legal hold stands"),
+                    None => "once the legal hold is released".to_owned(),
+                };
+                task.instructions = Some(match task.instructions {
+                    Some(text) => format!("{text} ({when})"),
+                    None => when,
+                });
+                task
+            }));
+        if !part.datastores.is_empty() {
+            plan.deferred.push(DeferredPlan {
+                holds,
+                due_on: due.map(|d| d.to_string()),
+                datastores: part.datastores,
+            });
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
     if !problems.is_empty() {
         return Err(RequestError::CannotErase { problems });
     }
     Ok(plan)
+}
+
+/// Plans the changes to `targets` (rows of `coll_ref`, in the collection's field order) into
+/// `plan`: erase calls for an `http` collection, else one [`PlannedRow`] per row.
+#[allow(clippy::too_many_arguments)]
+fn plan_rows(
+    plan: &mut ErasurePlan,
+    map: &DataMap,
+    catalog: &Catalog<'_>,
+    coll_ref: &CollectionRef,
+    coll: &pactum_domain::model::Collection,
+    targets: &[&Vec<Option<String>>],
+    options: &ErasureOptions,
+    problems: &mut Vec<String>,
+) {
+    let fields: Vec<&String> = coll.fields.keys().collect();
+    if crate::http::is_http(map, &coll_ref.datastore) {
+        crate::http::plan_calls(plan, map, coll_ref, coll, targets, problems);
+        return;
+    }
+    // The row key: primary key fields, or the Redis key pattern's placeholders.
+    let key_fields: Vec<&String> = match &coll.key {
+        Some(pattern) => fields
+            .iter()
+            .copied()
+            .filter(|f| pattern.contains(&format!("{{{f}}}")))
+            .collect(),
+        None => coll
+            .fields
+            .iter()
+            .filter(|(_, f)| f.primary_key)
+            .map(|(k, _)| k)
+            .collect(),
+    };
+    // Without a declared key, a row is found by all its values; the change must still match
+    // exactly one row, so duplicates fail loudly instead of being half-erased.
+    let whole_row = key_fields.is_empty();
+    let delete = coll
+        .fields
+        .values()
+        .any(|f| f.erasure == Some(Erasure::DeleteRow));
+    let masked: Vec<(&String, &Erasure)> = coll
+        .fields
+        .iter()
+        .filter(|(k, f)| !f.primary_key && !key_fields.contains(k) && catalog.field_is_personal(f))
+        .filter_map(|(k, f)| match &f.erasure {
+            Some(e) => Some((k, e)),
+            None => {
+                if !delete {
+                    problems.push(format!(
+                        "`{coll_ref}.{k}` holds personal data but declares no `erasure` strategy"
+                    ));
+                }
+                None
+            }
+        })
+        .collect();
+    if masked.iter().any(|(_, e)| **e == Erasure::KeyedHash)
+        && options.hash_key.is_none()
+        && !delete
+    {
+        problems.push(format!(
+            "`{coll_ref}` uses keyed_hash, but no hash key was given"
+        ));
+    }
+    let planned = plan
+        .datastores
+        .entry(coll_ref.datastore.clone())
+        .or_default()
+        .collections
+        .entry(coll_ref.collection.clone())
+        .or_default();
+    planned.table = coll
+        .key
+        .clone()
+        .unwrap_or_else(|| coll_ref.collection.clone());
+    planned.deleted = delete;
+    planned.fields = if delete {
+        Vec::new()
+    } else {
+        masked.iter().map(|(k, _)| (*k).clone()).collect()
+    };
+    for row in targets {
+        let value_of = |name: &str| {
+            fields
+                .iter()
+                .position(|f| *f == name)
+                .and_then(|i| row[i].clone())
+        };
+        let key: Vec<(String, String)> = if whole_row {
+            fields
+                .iter()
+                .filter_map(|f| value_of(f).map(|v| ((*f).clone(), v)))
+                .collect()
+        } else {
+            key_fields
+                .iter()
+                .map(|f| ((*f).clone(), value_of(f).unwrap_or_default()))
+                .collect()
+        };
+        let (change, noop) = if delete {
+            (PlannedChange::Delete, false)
+        } else {
+            let set: Vec<(String, Option<String>)> = masked
+                .iter()
+                .map(|(k, e)| ((*k).clone(), mask(e, value_of(k).as_deref(), options)))
+                .collect();
+            let noop = set.iter().all(|(k, v)| *v == value_of(k));
+            (PlannedChange::Set(set), noop)
+        };
+        planned.rows.push(PlannedRow { key, change, noop });
+    }
 }
 
 /// Applies `plan`'s changes in `datastore`, all in one transaction, and reports what changed by
@@ -827,6 +1028,7 @@ mod tests {
         let opts = ErasureOptions {
             hash_key: Some(b"key".to_vec()),
             today: None,
+            holds: Vec::new(),
         };
         assert_eq!(mask(&Erasure::Nullify, Some("ada"), &opts), None);
         assert_eq!(

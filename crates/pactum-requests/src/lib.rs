@@ -23,8 +23,9 @@ pub mod recipients;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use erasure::{
-    CollectionPlan, DatastorePlan, Erased, ErasureOptions, ErasurePlan, ErasureResult, Kept,
-    PlannedChange, PlannedRow, apply_datastore, erase, erase_with, plan_erasure,
+    CollectionPlan, DatastorePlan, DeferredPlan, Erased, ErasureOptions, ErasurePlan,
+    ErasureResult, HoldScope, Kept, PlannedChange, PlannedRow, apply_datastore, erase, erase_with,
+    plan_erasure,
 };
 
 use pactum_connectors::{ConnectorError, Datastore};

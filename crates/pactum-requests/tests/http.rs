@@ -353,6 +353,7 @@ fn options() -> ErasureOptions {
     ErasureOptions {
         hash_key: Some(b"a test key".to_vec()),
         today: None,
+        holds: Vec::new(),
     }
 }
 

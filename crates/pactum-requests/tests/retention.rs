@@ -90,6 +90,7 @@ async fn statutory_retention_defers_erasure_of_the_records_it_covers() {
     let options = ErasureOptions {
         hash_key: None,
         today: time::Date::from_calendar_date(2026, time::Month::November, 26).ok(),
+        holds: Vec::new(),
     };
     let result = erase(&loaded.map, &who, &url_of, &options)
         .await
