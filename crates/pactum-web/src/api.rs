@@ -51,6 +51,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::admin_api::routes())
         .merge(crate::requests_api::routes())
+        .merge(crate::holds_api::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(notice))

@@ -35,6 +35,7 @@ mod api;
 pub mod auth;
 pub mod console;
 mod error;
+mod holds_api;
 pub mod mail;
 mod metrics;
 mod privacy_centre;

@@ -298,6 +298,14 @@ fn status_page(
             id = escape(&request.public_id)
         ));
     }
+    let kept = crate::requests::kept_records(request.outcome.as_ref());
+    if request.status == RequestStatus::Completed && !kept.is_empty() {
+        body.push_str("<h2>What we kept, and why</h2><ul id=\"kept\">");
+        for line in &kept {
+            body.push_str(&format!("<li>{}</li>", escape(line)));
+        }
+        body.push_str("</ul>");
+    }
     if request.status == RequestStatus::Rejected
         && let Some(appeal) = &state.site.requests.appeal
     {

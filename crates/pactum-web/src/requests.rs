@@ -182,6 +182,43 @@ pub fn time_left(request: &Request, today: Date) -> (Option<i64>, Urgency) {
     (Some(left), urgency)
 }
 
+/// Records an erasure kept, as its outcome's `kept` list says, in words for the person: what
+/// (collection and how many records), why, and when they will be erased where that is known.
+/// Empty when nothing was kept.
+pub fn kept_records(outcome: Option<&serde_json::Value>) -> Vec<String> {
+    let Some(kept) = outcome
+        .and_then(|o| o.get("kept"))
+        .and_then(serde_json::Value::as_array)
+    else {
+        return Vec::new();
+    };
+    kept.iter()
+        .filter_map(|k| {
+            let collection = k.get("collection")?.as_str()?;
+            let rows = k
+                .get("rows")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            let reason = k
+                .get("reason")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("kept by law");
+            let records = if rows == 1 { "record" } else { "records" };
+            let when =
+                if let Some(day) = k.get("deferred_until").and_then(serde_json::Value::as_str) {
+                    format!(" They will be erased on {day}, by themselves.")
+                } else if reason.starts_with("legal hold #") {
+                    " They will be erased when the hold is released.".to_owned()
+                } else if let Some(day) = k.get("until").and_then(serde_json::Value::as_str) {
+                    format!(" We must keep them until {day}.")
+                } else {
+                    String::new()
+                };
+            Some(format!("{rows} {records} in {collection}: {reason}.{when}"))
+        })
+        .collect()
+}
+
 /// `a***@example.com`: enough for a list, not the address itself.
 pub fn mask_identity(value: &str) -> String {
     match value.split_once('@') {
@@ -480,6 +517,27 @@ pub(crate) async fn send_verification(
 mod tests {
     use super::*;
     use time::Month;
+
+    #[test]
+    fn kept_records_are_told_in_words() {
+        let outcome = serde_json::json!({"kept": [
+            {"collection": "web_db.invoices", "rows": 2, "reason": "legal hold #4: matter 7"},
+            {"collection": "shop.orders", "rows": 1, "reason": "HMRC: 6 years",
+             "until": "2031-06-30", "deferred_until": "2031-06-30"},
+            {"collection": "crm.notes", "rows": 3, "reason": "also referenced by records of other people"},
+            {"rows": 1}
+        ]});
+        assert_eq!(
+            kept_records(Some(&outcome)),
+            [
+                "2 records in web_db.invoices: legal hold #4: matter 7. They will be erased when the hold is released.",
+                "1 record in shop.orders: HMRC: 6 years. They will be erased on 2031-06-30, by themselves.",
+                "3 records in crm.notes: also referenced by records of other people.",
+            ]
+        );
+        assert!(kept_records(None).is_empty());
+        assert!(kept_records(Some(&serde_json::json!({"erased": {}}))).is_empty());
+    }
 
     #[test]
     fn emails_and_phones() {

@@ -106,6 +106,8 @@ async fn openapi_document_lists_every_api_route() {
         [
             "/api/v1/admin/audit/entries",
             "/api/v1/admin/audit/verify",
+            "/api/v1/admin/holds",
+            "/api/v1/admin/holds/{id}/release",
             "/api/v1/admin/requests",
             "/api/v1/admin/requests/{id}",
             "/api/v1/admin/requests/{id}/decision",
