@@ -12,6 +12,12 @@
 //! server killed mid-request) finishes the datastores left from the stored plan, with no datastore
 //! lost or applied twice (see `Executor::erase`). Completion deletes the plan (it holds row keys).
 //!
+//! Legal holds standing on the person when the erasure is planned keep the records they cover,
+//! and statutory retention with a known end keeps its records until then: the changes to those
+//! records are planned with the rest and stored, at completion, as deferred erasures
+//! (`pactum_store::holds`), which the `request.deferred` job applies (`Executor::run_deferred`)
+//! when the hold is released or the period ends. The person's answer lists what was kept and why.
+//!
 //! **Invariants:** a job for a request that is already completed does nothing (a retried job after a
 //! crash never completes twice); a failed datastore fails the job (it is retried with backoff) and
 //! the request stays approved, so nothing is reported done that was not; nothing here logs an
@@ -22,9 +28,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pactum_domain::model::{DataMap, IdentityKind};
-use pactum_requests::{Connections, Erased, ErasureOptions, ErasurePlan, RequestError};
+use pactum_requests::{
+    Connections, DeferredPlan, Erased, ErasureOptions, ErasurePlan, HoldScope, RequestError,
+};
 use pactum_store::Store;
 use pactum_store::audit::Actor;
+use pactum_store::holds::{DeferredStart, NewDeferral};
 use pactum_store::jobs::ClaimedJob;
 use pactum_store::requests::{Completion, Request, RequestKind, RequestStatus};
 use pactum_web::mail::Mailer;
@@ -116,6 +125,7 @@ impl Executor {
         };
         let identities = [(identity, request.identity_value.clone())];
         let url_of = |key: &str| (self.url_of)(key);
+        let mut deferred: Vec<DeferredPlan> = Vec::new();
         let (outcome, package) = match plan(request.kind) {
             Plan::Access => {
                 let mut connections = self.connections.lock().await;
@@ -134,7 +144,8 @@ impl Executor {
                 (outcome, Some(package))
             }
             Plan::Erase => {
-                let result = self.erase(id, &identities).await?;
+                let (result, later) = self.erase(id, &identities).await?;
+                deferred = later;
                 let outcome = json!({
                     "rows_erased": result.erased.values().map(|e| e.rows).sum::<u64>(),
                     "erased": result.erased,
@@ -181,9 +192,20 @@ impl Executor {
                 "to_tell_by_other_means": by_other_means,
             });
         }
+        let deferrals = deferred
+            .iter()
+            .map(|part| {
+                Ok(NewDeferral {
+                    plan: serde_json::to_value(part)
+                        .map_err(|e| format!("cannot store a deferred erasure: {e}"))?,
+                    collections: part.collections(),
+                    due_on: part.due_on.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let (request, token) = self
             .store
-            .complete_request(
+            .complete_erasure(
                 &Actor::System,
                 id,
                 &Completion {
@@ -191,6 +213,7 @@ impl Executor {
                     package,
                     package_lifetime: self.package_lifetime,
                 },
+                &deferrals,
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -224,7 +247,7 @@ impl Executor {
         &self,
         id: i64,
         identities: &[(IdentityKind, String)],
-    ) -> Result<pactum_requests::ErasureResult, String> {
+    ) -> Result<(pactum_requests::ErasureResult, Vec<DeferredPlan>), String> {
         let url_of = |key: &str| (self.url_of)(key);
         let mut connections = self.connections.lock().await;
         let checkpoint = match self
@@ -235,9 +258,29 @@ impl Executor {
         {
             Some(checkpoint) => checkpoint,
             None => {
+                let (kind, value) = identities
+                    .first()
+                    .ok_or_else(|| format!("request {id} has no identity"))?;
+                let kind = match kind {
+                    IdentityKind::Phone => "phone",
+                    _ => "email",
+                };
+                let holds = self
+                    .store
+                    .active_holds(kind, value)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|h| HoldScope {
+                        id: h.id,
+                        scope: h.scope,
+                        reason: h.reason,
+                    })
+                    .collect();
                 let options = ErasureOptions {
                     hash_key: self.hash_key.clone(),
                     today: Some(pactum_web::requests::day_of(self.store.now())),
+                    holds,
                 };
                 let plan = pactum_requests::plan_erasure(
                     &mut connections,
@@ -313,7 +356,88 @@ impl Executor {
                 failed.join("; ")
             ));
         }
-        Ok(plan.result(erased, Vec::new()))
+        Ok((plan.result(erased, Vec::new()), plan.deferred))
+    }
+
+    /// Runs one `request.deferred` job: applies a deferred erasure's stored changes, datastore by
+    /// datastore (each checkpointed; a datastore found already applied counts as done, as for the
+    /// main plan), then marks it applied (its plan, which holds row keys, is cleared). A deferral
+    /// that a hold placed since covers is handed to that hold and waits for its release.
+    pub async fn run_deferred(&self, job: &ClaimedJob) -> Result<(), String> {
+        let id = job
+            .payload
+            .get("deferred_id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| "the job names no deferred_id".to_owned())?;
+        let deferral = match self
+            .store
+            .start_deferred(&Actor::System, id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            DeferredStart::Done => return Ok(()),
+            DeferredStart::Held { hold_id } => {
+                tracing::info!(
+                    deferred = id,
+                    hold = hold_id,
+                    "deferred erasure held again by a legal hold"
+                );
+                return Ok(());
+            }
+            DeferredStart::Apply(deferral) => deferral,
+        };
+        let stored = deferral
+            .plan
+            .clone()
+            .ok_or_else(|| format!("deferred erasure {id} has no plan"))?;
+        let part: DeferredPlan = serde_json::from_value(stored)
+            .map_err(|e| format!("deferred erasure {id}'s plan cannot be read: {e}"))?;
+        let plan = part.to_plan();
+        let url_of = |key: &str| (self.url_of)(key);
+        let mut connections = self.connections.lock().await;
+        let mut failed: Vec<String> = Vec::new();
+        for datastore in plan.datastore_keys() {
+            if deferral.done.contains_key(datastore) {
+                continue;
+            }
+            let done = match pactum_requests::apply_datastore(
+                &mut connections,
+                &self.map,
+                &plan,
+                datastore,
+                &url_of,
+            )
+            .await
+            {
+                Ok(done) => done,
+                Err(RequestError::AlreadyApplied { .. }) => plan.planned(datastore),
+                Err(e) => {
+                    failed.push(format!("{datastore}: {}", error_chain(&e)));
+                    continue;
+                }
+            };
+            let value = serde_json::to_value(&done).map_err(|e| e.to_string())?;
+            self.store
+                .mark_deferred_datastore_done(&Actor::System, id, datastore, &value)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if !failed.is_empty() {
+            return Err(format!(
+                "deferred erasure rolled back in {}; the retry resumes with the datastores left",
+                failed.join("; ")
+            ));
+        }
+        self.store
+            .finish_deferred(&Actor::System, id)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            deferred = id,
+            request = deferral.request_id,
+            "deferred erasure applied"
+        );
+        Ok(())
     }
 
     /// Enqueues one `recipient.notify` job per recipient the completed request's outcome lists
@@ -363,6 +487,18 @@ impl Executor {
                 org = self.organisation,
                 label = request.kind.label(),
             ),
+        };
+        let kept = pactum_web::requests::kept_records(request.outcome.as_ref());
+        let text = if kept.is_empty() {
+            text
+        } else {
+            format!(
+                "{text}\nWhat we kept, and why:\n\n{}\n",
+                kept.iter()
+                    .map(|line| format!("  - {line}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
         };
         mailer
             .send(

@@ -180,6 +180,7 @@ fn a_restarted_server_finishes_a_half_done_erasure_from_its_checkpoint() {
         let options = pactum_requests::ErasureOptions {
             hash_key: Some(ERASURE_KEY.as_bytes().to_vec()),
             today: None,
+            holds: Vec::new(),
         };
         let plan = pactum_requests::plan_erasure(&mut connections, &map, &identities, &url_of, &options)
             .await

@@ -125,6 +125,7 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
                 hash_key: runtime.block_on(erasure_hash_key(args))?,
                 // Statutory retention periods that count from a record's date end by today (UTC).
                 today: Some(time::OffsetDateTime::now_utc().date()),
+                holds: Vec::new(),
             };
             let result = runtime
                 .block_on(pactum_requests::erase(map, &identities, &url_of, &options))

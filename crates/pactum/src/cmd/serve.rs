@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use pactum_mapfile::report;
 
+use pactum_store::holds::DEFERRED_ERASURE_JOB;
 use pactum_store::jobs::{ClaimedJob, NewSchedule, Worker, WorkerConfig};
 use pactum_store::requests::REQUEST_EXECUTE_JOB;
 use tokio_util::sync::CancellationToken;
@@ -525,8 +526,12 @@ async fn start_background_work(
         std::time::Duration::from_secs(15),
         shutdown.clone(),
     ));
-    let mut config =
-        WorkerConfig::new(&[HOUSEKEEPING, REQUEST_EXECUTE_JOB, crate::notify::NOTIFY_JOB]);
+    let mut config = WorkerConfig::new(&[
+        HOUSEKEEPING,
+        REQUEST_EXECUTE_JOB,
+        DEFERRED_ERASURE_JOB,
+        crate::notify::NOTIFY_JOB,
+    ]);
     config.lease = settings.job_lease();
     config.heartbeat = settings.job_heartbeat();
     tracing::info!(worker = %config.id, lease_seconds = settings.job_lease, "job worker configured");
@@ -542,6 +547,7 @@ async fn start_background_work(
                     async move {
                         match job.kind.as_str() {
                             REQUEST_EXECUTE_JOB => executor.run(&job).await,
+                            DEFERRED_ERASURE_JOB => executor.run_deferred(&job).await,
                             crate::notify::NOTIFY_JOB => notifier.run(&job).await,
                             HOUSEKEEPING => housekeeping(&store, &job).await,
                             other => Err(format!("no handler for jobs of kind `{other}`")),
@@ -557,7 +563,7 @@ async fn start_background_work(
 
 /// Deletes what is no longer needed: sessions that can no longer be used (revoked over a day ago,
 /// expired or idle), finished jobs older than 30 days, expired download packages, ended rate-limit
-/// windows, and requests nobody confirmed within a week. Idempotent: a second run deletes nothing.
+/// windows, deferred erasures applied over a day ago, and requests nobody confirmed within a week. Idempotent: a second run deletes nothing.
 async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(), String> {
     let now = store.now();
     let sessions = store
@@ -573,6 +579,11 @@ async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(
         .await
         .map_err(|e| e.to_string())?;
     let counters = store.purge_rate_limits().await.map_err(|e| e.to_string())?;
+    // Applied deferred erasures: their plan was cleared when applied; the row goes after a day.
+    let deferrals = store
+        .purge_applied_deferrals(now.minus(std::time::Duration::from_secs(24 * 3600)))
+        .await
+        .map_err(|e| e.to_string())?;
     // Nobody confirmed these within a week: the address was never shown to be theirs.
     let unconfirmed = store
         .purge_unverified_requests(now.minus(std::time::Duration::from_secs(7 * 24 * 3600)))
@@ -584,6 +595,7 @@ async fn housekeeping(store: &pactum_store::Store, job: &ClaimedJob) -> Result<(
         jobs,
         packages,
         counters,
+        deferrals,
         unconfirmed,
         "housekeeping done"
     );
