@@ -495,6 +495,9 @@ impl<'m> Cx<'m> {
                             );
                         }
                     }
+                    if let Some(name) = &field.rectify {
+                        self.rectify(ds_key, c_key, f_key, field, name, fpath.key("rectify"));
+                    }
                     // An `http` collection's erase call is the strategy for all its fields.
                     if self.cat.field_is_personal(field)
                         && field.erasure.is_none()
@@ -513,6 +516,57 @@ impl<'m> Cx<'m> {
                     }
                 }
             }
+        }
+    }
+
+    /// A field's `rectify` name: a snake_case attribute, on a field no record finds another by
+    /// (a key, a reference, or a field referred to), since a corrected value there would break
+    /// the link between records.
+    fn rectify(
+        &mut self,
+        ds_key: &str,
+        c_key: &str,
+        f_key: &str,
+        field: &crate::model::Field,
+        name: &str,
+        at: MapPath,
+    ) {
+        let snake = !name.is_empty()
+            && name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !snake {
+            self.out.push(
+                Diagnostic::error(
+                    "rectify-name",
+                    at.clone(),
+                    format!("`rectify: {name}` must be a snake_case attribute name of at most 40 characters"),
+                )
+                .with_help("name what the person corrects, the same in every field that holds it: `rectify: name`, `rectify: postal_address`"),
+            );
+        }
+        let referred_to = self.map.datastores.iter().any(|(d, ds)| {
+            ds.collections.values().any(|c| {
+                c.fields.values().any(|f| {
+                    f.references.iter().any(|r| {
+                        self.cat.resolve_field(d, r).is_some_and(|loc| {
+                            loc.datastore == ds_key && loc.collection == c_key && loc.field == f_key
+                        })
+                    })
+                })
+            })
+        });
+        if field.primary_key || !field.references.is_empty() || referred_to {
+            self.out.push(
+                Diagnostic::error(
+                    "rectify-link",
+                    at,
+                    format!("`{ds_key}.{c_key}.{f_key}` links records (a key or a reference): correcting it would break the link"),
+                )
+                .with_help("declare `rectify` on the fields that describe the person (name, address), not on keys or references"),
+            );
         }
     }
 

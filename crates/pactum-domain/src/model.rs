@@ -407,6 +407,22 @@ pub struct Collection {
     pub fields: IndexMap<String, Field>,
 }
 
+impl DataMap {
+    /// The attributes a person may correct (the fields' `rectify` names), sorted, each once.
+    pub fn rectifiable(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .datastores
+            .values()
+            .flat_map(|ds| ds.collections.values())
+            .flat_map(|c| c.fields.values())
+            .filter_map(|f| f.rectify.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
 impl Collection {
     /// The field a `{name}` placeholder of this collection's calls stands for: the field called
     /// `name`, else the field whose `identity` kind is `name` (`{email}` for `identity: email`).
@@ -553,6 +569,12 @@ pub struct Field {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erasure: Option<Erasure>,
+    /// What a person may correct in this field by a rectification request: an attribute name
+    /// shared by every field that holds it (`name`, `postal_address`, `phone`), offered on the
+    /// privacy centre's form. A corrected value is written to every such field of the person's
+    /// records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rectify: Option<String>,
     /// For `http`: where the value is in a record, as a JSON pointer (`/owner/email`); the
     /// record's member named like the field when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -378,3 +378,36 @@ fn profiling_contradicts_the_promise() {
         &["promise-no-profiling@15"],
     );
 }
+
+#[test]
+fn rectifiable_fields_are_named_and_never_links() {
+    check(
+        &[(
+            "name: {categories: [user.name], erasure: nullify}",
+            "name: {categories: [user.name], erasure: nullify, rectify: name}",
+        )],
+        &[],
+    );
+    check(
+        &[(
+            "name: {categories: [user.name], erasure: nullify}",
+            "name: {categories: [user.name], erasure: nullify, rectify: Full Name}",
+        )],
+        &["rectify-name@41"],
+    );
+    // A key, a field referred to, and a reference: correcting them would break the links.
+    check(
+        &[(
+            "id: {primary_key: true, identity: user_id}",
+            "id: {primary_key: true, identity: user_id, rectify: id}",
+        )],
+        &["rectify-link@39"],
+    );
+    check(
+        &[(
+            "user_id: {references: [users.id], erasure: delete_row}",
+            "user_id: {references: [users.id], erasure: delete_row, rectify: user}",
+        )],
+        &["rectify-link@44"],
+    );
+}

@@ -125,6 +125,10 @@ pub struct ErasurePlan {
     /// may be erased. Not applied by [`apply_datastore`] on this plan: see [`DeferredPlan`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferred: Vec<DeferredPlan>,
+    /// For a rectification ([`crate::plan_rectification`], which plans its corrections as the
+    /// same row changes): the attributes to correct that none of the person's records holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_found: Vec<String>,
 }
 
 /// A held-back part of an erasure: the row changes to make once the legal holds in `holds` are
@@ -313,7 +317,7 @@ pub async fn erase_with(
 
 /// An error and its causes in one line, each thing said once (database errors often repeat their
 /// cause's text).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut reason = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -552,23 +556,7 @@ fn plan_rows(
         crate::http::plan_calls(plan, map, coll_ref, coll, targets, problems);
         return;
     }
-    // The row key: primary key fields, or the Redis key pattern's placeholders.
-    let key_fields: Vec<&String> = match &coll.key {
-        Some(pattern) => fields
-            .iter()
-            .copied()
-            .filter(|f| pattern.contains(&format!("{{{f}}}")))
-            .collect(),
-        None => coll
-            .fields
-            .iter()
-            .filter(|(_, f)| f.primary_key)
-            .map(|(k, _)| k)
-            .collect(),
-    };
-    // Without a declared key, a row is found by all its values; the change must still match
-    // exactly one row, so duplicates fail loudly instead of being half-erased.
-    let whole_row = key_fields.is_empty();
+    let key_fields = key_fields(coll);
     let delete = coll
         .fields
         .values()
@@ -615,23 +603,8 @@ fn plan_rows(
         masked.iter().map(|(k, _)| (*k).clone()).collect()
     };
     for row in targets {
-        let value_of = |name: &str| {
-            fields
-                .iter()
-                .position(|f| *f == name)
-                .and_then(|i| row[i].clone())
-        };
-        let key: Vec<(String, String)> = if whole_row {
-            fields
-                .iter()
-                .filter_map(|f| value_of(f).map(|v| ((*f).clone(), v)))
-                .collect()
-        } else {
-            key_fields
-                .iter()
-                .map(|f| ((*f).clone(), value_of(f).unwrap_or_default()))
-                .collect()
-        };
+        let value_of = |name: &str| value_in(&fields, row, name);
+        let key = row_key(&fields, &key_fields, row);
         let (change, noop) = if delete {
             (PlannedChange::Delete, false)
         } else {
@@ -643,6 +616,53 @@ fn plan_rows(
             (PlannedChange::Set(set), noop)
         };
         planned.rows.push(PlannedRow { key, change, noop });
+    }
+}
+
+/// The fields a row of `coll` is addressed by: its primary key, or its Redis key pattern's
+/// placeholders; empty when it declares neither (a row is then found by all its values).
+pub(crate) fn key_fields(coll: &pactum_domain::model::Collection) -> Vec<&String> {
+    match &coll.key {
+        Some(pattern) => coll
+            .fields
+            .keys()
+            .filter(|f| pattern.contains(&format!("{{{f}}}")))
+            .collect(),
+        None => coll
+            .fields
+            .iter()
+            .filter(|(_, f)| f.primary_key)
+            .map(|(k, _)| k)
+            .collect(),
+    }
+}
+
+/// The value of field `name` in `row` (values in `fields` order).
+pub(crate) fn value_in(fields: &[&String], row: &[Option<String>], name: &str) -> Option<String> {
+    fields
+        .iter()
+        .position(|f| *f == name)
+        .and_then(|i| row.get(i).cloned().flatten())
+}
+
+/// How a planned change finds `row`: its key fields' values, or, without a declared key, every
+/// non-null value (the change must still match exactly one row, so duplicates fail loudly
+/// instead of being half-changed).
+pub(crate) fn row_key(
+    fields: &[&String],
+    key_fields: &[&String],
+    row: &[Option<String>],
+) -> Vec<(String, String)> {
+    if key_fields.is_empty() {
+        fields
+            .iter()
+            .filter_map(|f| value_in(fields, row, f).map(|v| ((*f).clone(), v)))
+            .collect()
+    } else {
+        key_fields
+            .iter()
+            .map(|f| ((*f).clone(), value_in(fields, row, f).unwrap_or_default()))
+            .collect()
     }
 }
 
@@ -826,7 +846,7 @@ async fn already_applied(
 
 /// True when some row outside the person's own refers to `row` of `target` through a declared
 /// reference (another customer shipping to the same address).
-async fn referenced_by_others(
+pub(crate) async fn referenced_by_others(
     map: &DataMap,
     target: &CollectionRef,
     row: &[Option<String>],

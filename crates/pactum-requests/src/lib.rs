@@ -9,6 +9,10 @@
 //! stored) applied one datastore at a time ([`apply_datastore`]: one transaction each), so that a
 //! run that stops half-way can finish the remaining datastores from the stored plan.
 //!
+//! [`rectify`] writes the corrections a person asked for (by attribute: `name`, `postal_address`)
+//! into every field of their records that declares that attribute (`rectify: name` in the map),
+//! through the same plan and per-datastore transactions as erasure ([`plan_rectification`]).
+//!
 //! **Invariants:** a request never runs partially because a datastore was forgotten: every datastore
 //! the plan needs must be reachable before the first lookup runs, and manual datastores come back as
 //! tasks for a person, never as silently empty results.
@@ -19,6 +23,7 @@ mod erasure;
 pub mod http;
 pub mod package;
 pub mod recipients;
+mod rectify;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -27,6 +32,7 @@ pub use erasure::{
     ErasureResult, HoldScope, Kept, PlannedChange, PlannedRow, apply_datastore, erase, erase_with,
     plan_erasure,
 };
+pub use rectify::{Corrections, plan_rectification, rectify, rectify_with};
 
 use pactum_connectors::{ConnectorError, Datastore};
 use pactum_domain::model::{ConnectorKind, DataMap, IdentityKind, Role};
@@ -44,6 +50,8 @@ pub enum RequestError {
     Unreachable { datastore: String, reason: String },
     #[error("cannot erase: {}", problems.join("; "))]
     CannotErase { problems: Vec<String> },
+    #[error("cannot rectify: {}", problems.join("; "))]
+    CannotRectify { problems: Vec<String> },
     /// Every change an [`ErasurePlan`] makes in this datastore is already in effect: it was
     /// applied before (see [`apply_datastore`]). Nothing was written.
     #[error(
