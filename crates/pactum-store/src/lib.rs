@@ -442,6 +442,7 @@ mod tests {
             identity_value: String::new(),
             channel: requests::Channel::PrivacyCentre,
             details: None,
+            corrections: Default::default(),
             deadline: requests::Deadline {
                 received_on: String::new(),
                 acknowledge_by: None,

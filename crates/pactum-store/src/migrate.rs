@@ -64,6 +64,11 @@ const SQLITE: &[Migration] = &[
         name: "holds",
         sql: include_str!("../migrations/sqlite/0008_holds.sql"),
     },
+    Migration {
+        version: 9,
+        name: "corrections",
+        sql: include_str!("../migrations/sqlite/0009_corrections.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -106,6 +111,11 @@ const POSTGRES: &[Migration] = &[
         version: 8,
         name: "holds",
         sql: include_str!("../migrations/postgres/0008_holds.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "corrections",
+        sql: include_str!("../migrations/postgres/0009_corrections.sql"),
     },
 ];
 

@@ -37,6 +37,7 @@
 //! `request.complete`) in the same transaction, and so does every package download
 //! (`request.download`, a read of personal data).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -326,6 +327,40 @@ fn is_date(text: &str) -> bool {
 }
 
 /// A regime name: 1 to 64 of `a-z`, `0-9`, `_`, `-` and `.`.
+/// Most corrections one request carries.
+pub const MAX_CORRECTIONS: usize = 20;
+
+/// Longest corrected value, in characters.
+pub const MAX_CORRECTION_CHARS: usize = 500;
+
+/// Checks a new request's corrections (only a rectification carries any; names like regimes;
+/// values of 1 to [`MAX_CORRECTION_CHARS`] characters) and gives their stored form.
+fn check_corrections(new: &NewRequest) -> Result<Option<String>, StoreError> {
+    if new.corrections.is_empty() {
+        return Ok(None);
+    }
+    if !matches!(new.kind, RequestKind::Rectification | RequestKind::Correct) {
+        return Err(StoreError::InvalidRequest(
+            "only a rectification request carries corrections",
+        ));
+    }
+    let valid = new.corrections.len() <= MAX_CORRECTIONS
+        && new.corrections.iter().all(|(name, value)| {
+            is_name(name)
+                && !value.trim().is_empty()
+                && value.chars().count() <= MAX_CORRECTION_CHARS
+                && !value.chars().any(char::is_control)
+        });
+    if !valid {
+        return Err(StoreError::InvalidRequest(
+            "corrections must be at most 20 attribute names with values of 1 to 500 characters",
+        ));
+    }
+    serde_json::to_string(&new.corrections)
+        .map(Some)
+        .map_err(|_| StoreError::InvalidRequest("the corrections cannot be serialised"))
+}
+
 fn is_name(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
@@ -350,6 +385,9 @@ pub struct NewRequest {
     pub channel: Channel,
     /// Free text from the person (e.g. what to rectify), at most [`MAX_DETAILS_CHARS`] characters.
     pub details: Option<String>,
+    /// For a rectification: attribute (a field's `rectify` name in the map) to corrected value,
+    /// at most [`MAX_CORRECTIONS`] of them; empty otherwise.
+    pub corrections: BTreeMap<String, String>,
     /// Its deadlines.
     pub deadline: Deadline,
     /// The client's address, for the per-address rate limit; never stored.
@@ -366,6 +404,7 @@ impl fmt::Debug for NewRequest {
             .field("identity_value", &"<redacted>")
             .field("channel", &self.channel)
             .field("details", &self.details.as_ref().map(|_| "<redacted>"))
+            .field("corrections", &self.corrections.keys().collect::<Vec<_>>())
             .field("deadline", &self.deadline)
             .field("client_ip", &self.client_ip.as_ref().map(|_| "<redacted>"))
             .finish()
@@ -392,6 +431,8 @@ pub struct Request {
     pub channel: Channel,
     /// Free text from the person.
     pub details: Option<String>,
+    /// For a rectification: attribute to corrected value.
+    pub corrections: BTreeMap<String, String>,
     /// Where it is in its life.
     pub status: RequestStatus,
     /// Its deadlines.
@@ -428,6 +469,7 @@ impl fmt::Debug for Request {
             .field("identity_value", &"<redacted>")
             .field("channel", &self.channel)
             .field("details", &self.details.as_ref().map(|_| "<redacted>"))
+            .field("corrections", &self.corrections.keys().collect::<Vec<_>>())
             .field("status", &self.status)
             .field("deadline", &self.deadline)
             .field("created_at", &self.created_at)
@@ -686,7 +728,7 @@ fn refuse<T>(tx: Tx, retry_after: Duration) -> Result<T, StoreError> {
 const REQUEST_COLUMNS: &str = "id, public_id, kind, regimes, identity_kind, identity_value, \
      channel, details, status, received_on, acknowledge_by, legal_due, extended_due, \
      promised_due, due_on, due_regime, created_at, verified_at, decided_at, decided_by, \
-     decision_reason, completed_at, outcome, package_expires_at";
+     decision_reason, completed_at, outcome, package_expires_at, corrections";
 
 fn corrupt(id: i64, what: String) -> StoreError {
     StoreError::Corrupt {
@@ -757,6 +799,14 @@ where
             })
             .transpose()?,
         package_expires_at: ts(23)?,
+        corrections: row
+            .try_get::<Option<String>, _>(24)?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| corrupt(id, format!("corrections are not a JSON object: {e}")))
+            })
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -1073,6 +1123,7 @@ impl Store {
                 "the details must be at most 4000 characters",
             ));
         }
+        let corrections = check_corrections(new)?;
         if !new.regimes.iter().all(|r| is_name(r)) || new.regimes.len() > 32 {
             return Err(StoreError::InvalidRequest(
                 "regimes must be 1 to 64 of a-z, 0-9, `_`, `-` and `.`",
@@ -1113,9 +1164,10 @@ impl Store {
             sqlx::query(
                 "INSERT INTO requests (public_id, kind, regimes, identity_kind, identity_value, \
                  subject_key, channel, details, status, received_on, acknowledge_by, legal_due, \
-                 extended_due, promised_due, due_on, due_regime, created_at, verified_at) \
+                 extended_due, promised_due, due_on, due_regime, created_at, verified_at, \
+                 corrections) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18) RETURNING id",
+                 $17, $18, $19) RETURNING id",
             )
             .bind(&public_id)
             .bind(new.kind.as_str())
@@ -1135,6 +1187,7 @@ impl Store {
             .bind(&d.regime)
             .bind(now.as_millis())
             .bind(verified_at.map(Timestamp::as_millis))
+            .bind(&corrections)
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?
@@ -1171,6 +1224,7 @@ impl Store {
             identity_value,
             channel: new.channel,
             details: new.details.clone(),
+            corrections: new.corrections.clone(),
             status,
             deadline: new.deadline.clone(),
             created_at: now,
@@ -1852,6 +1906,7 @@ mod tests {
             identity_value: "ada@example.com".into(),
             channel: Channel::Api,
             details: Some("my address is 1 Main St".into()),
+            corrections: Default::default(),
             status: RequestStatus::Verified,
             deadline: Deadline {
                 received_on: "2026-01-01".into(),

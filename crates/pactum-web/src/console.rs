@@ -613,7 +613,7 @@ fn request_html(
          <tr><th>status</th><td id=\"status\">{status}</td></tr>\
          <tr><th>person</th><td>{ikind} <code>{identity}</code></td></tr>\
          <tr><th>law</th><td>{regimes}</td></tr><tr><th>channel</th><td>{channel}</td></tr>\
-         <tr><th>details</th><td>{details}</td></tr>\
+         <tr><th>details</th><td>{details}</td></tr>{corrections}\
          <tr><th>received</th><td>{received}</td></tr><tr><th>acknowledge by</th><td>{ack}</td></tr>\
          <tr><th>legal deadline</th><td>{legal}</td></tr><tr><th>with extension</th><td>{extended}</td></tr>\
          <tr><th>promised</th><td>{promised}</td></tr>\
@@ -630,6 +630,17 @@ fn request_html(
         regimes = escape(&r.regimes.join(", ")),
         channel = r.channel.as_str(),
         details = opt(&r.details),
+        corrections = if r.corrections.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<tr><th>corrections</th><td><ul id=\"corrections\">{}</ul></td></tr>",
+                r.corrections
+                    .iter()
+                    .map(|(k, v)| format!("<li>{}: {}</li>", escape(k), escape(v)))
+                    .collect::<String>()
+            )
+        },
         received = escape(&d.received_on),
         ack = opt(&d.acknowledge_by),
         legal = escape(&d.legal_due),

@@ -146,12 +146,36 @@ fn form_page(
              <select id=\"request\" name=\"request\" required>{options}</select>\
              <label for=\"email\">Your email address</label>\
              <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required value=\"{email}\">\
+             {corrections}\
              <label for=\"details\">Details (optional: what to correct, which data, anything that helps)</label>\
              <textarea id=\"details\" name=\"details\" maxlength=\"4000\"></textarea>\
              <br><button type=\"submit\">Send request</button></form>",
             email = escape(email),
+            corrections = correction_inputs(&policy.rectifiable),
         ),
     )
+}
+
+/// The inputs for a rectification's corrected values, one per attribute the map lets people
+/// correct (empty when it offers none).
+fn correction_inputs(attributes: &[String]) -> String {
+    if attributes.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from(
+        "<fieldset id=\"corrections\"><legend>To correct your data: the right values \
+         (leave blank what is right)</legend>",
+    );
+    for attribute in attributes {
+        let name = escape(attribute);
+        html.push_str(&format!(
+            "<label for=\"correct_{name}\">{label}</label>\
+             <input id=\"correct_{name}\" name=\"correct_{name}\" maxlength=\"500\">",
+            label = escape(&crate::requests::attribute_label(attribute)),
+        ));
+    }
+    html.push_str("</fieldset>");
+    html
 }
 
 async fn new_form(State(state): State<AppState>) -> Response {
@@ -164,6 +188,9 @@ struct NewRequestForm {
     email: String,
     #[serde(default)]
     details: Option<String>,
+    /// `correct_ATTRIBUTE` inputs, and anything else the form sent.
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, String>,
 }
 
 async fn create(
@@ -198,6 +225,11 @@ async fn create(
         identity_kind: "email".to_owned(),
         identity_value: form.email.clone(),
         details: form.details,
+        corrections: form
+            .rest
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("correct_")?.to_owned(), v.clone())))
+            .collect(),
     };
     match submit(&state, &Actor::Subject, Channel::PrivacyCentre, intake, ip).await {
         Ok((request, _)) => {

@@ -33,6 +33,9 @@ pub struct RequestPolicy {
     pub promised_days: BTreeMap<Regime, u32>,
     /// How a refused request is appealed (shown with a refusal).
     pub appeal: Option<String>,
+    /// What a rectification may correct: the map's `rectify` attributes (`name`,
+    /// `postal_address`), offered on the form.
+    pub rectifiable: Vec<String>,
 }
 
 /// The request type that exercises `right`, if it is one a person asks for (the right to complain
@@ -79,7 +82,20 @@ impl RequestPolicy {
             offered,
             promised_days,
             appeal: rights.appeal.clone(),
+            rectifiable: Vec::new(),
         }
+    }
+
+    /// The policy the map declares: its `rights`, and the attributes its fields let people
+    /// correct.
+    pub fn from_map(map: &pactum_domain::model::DataMap) -> RequestPolicy {
+        let mut policy = map
+            .rights
+            .as_ref()
+            .map(RequestPolicy::from_rights)
+            .unwrap_or_default();
+        policy.rectifiable = map.rectifiable().into_iter().map(str::to_owned).collect();
+        policy
     }
 
     /// Whether `kind` may be requested under `regime`.
@@ -288,6 +304,8 @@ pub struct Intake {
     pub identity_kind: String,
     pub identity_value: String,
     pub details: Option<String>,
+    /// For a rectification: attribute to corrected value (blank values are dropped).
+    pub corrections: BTreeMap<String, String>,
 }
 
 /// Why a request was not taken.
@@ -305,6 +323,8 @@ pub enum IntakeError {
     DetailsTooLong,
     #[error("{0}")]
     Invalid(&'static str),
+    #[error("{0}")]
+    BadCorrection(String),
     #[error("too many requests; try again in {} minutes", .0.as_secs().div_ceil(60))]
     RateLimited(Duration),
     #[error("email is not configured on this server, so requests cannot be verified")]
@@ -359,6 +379,7 @@ pub(crate) async fn submit(
     {
         return Err(IntakeError::DetailsTooLong);
     }
+    let corrections = corrections(&state.site.requests, intake.kind, intake.corrections)?;
     if intake.kind.needs_verification()
         && channel != Channel::Admin
         && state.options.mailer.is_none()
@@ -373,6 +394,7 @@ pub(crate) async fn submit(
         identity_value: value.clone(),
         channel,
         details,
+        corrections,
         deadline: state.site.requests.deadline(intake.regime, today),
         client_ip,
     };
@@ -396,6 +418,49 @@ pub(crate) async fn submit(
         None => false,
     };
     Ok((request, sent))
+}
+
+/// A request's corrections, checked: blank values dropped (a form's empty inputs), and only for
+/// a rectification, only attributes the map lets people correct.
+fn corrections(
+    policy: &RequestPolicy,
+    kind: RequestKind,
+    asked: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, IntakeError> {
+    let asked: BTreeMap<String, String> = asked
+        .into_iter()
+        .map(|(k, v)| (k, v.trim().to_owned()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if asked.is_empty() {
+        return Ok(asked);
+    }
+    if !matches!(kind, RequestKind::Rectification | RequestKind::Correct) {
+        return Err(IntakeError::BadCorrection(
+            "only a request to correct data carries corrections".to_owned(),
+        ));
+    }
+    if let Some(unknown) = asked.keys().find(|k| !policy.rectifiable.contains(k)) {
+        return Err(IntakeError::BadCorrection(format!(
+            "`{unknown}` is not something this organisation's systems let people correct; use the details instead{}",
+            if policy.rectifiable.is_empty() {
+                String::new()
+            } else {
+                format!(" (correctable: {})", policy.rectifiable.join(", "))
+            }
+        )));
+    }
+    Ok(asked)
+}
+
+/// An attribute's name for people: `postal_address` is "Postal address".
+pub fn attribute_label(attribute: &str) -> String {
+    let words = attribute.replace('_', " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Extends request `id`'s deadline (see [`pactum_store::Store::extend_request`]) and emails the

@@ -118,6 +118,11 @@ pub(crate) struct NewPublicRequest {
     /// Free text (what to correct, which data), at most 4000 characters.
     #[schema(max_length = 4000)]
     details: Option<String>,
+    /// For a rectification (`rectification`, `correct`): the right values, by attribute (those the
+    /// organisation's data map lets people correct, e.g. `name`); each 1 to 500 characters.
+    #[serde(default)]
+    #[schema(example = json!({"name": "Alex Morgan-Smith"}))]
+    corrections: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a request stands, as the person sees it (never their address).
@@ -209,6 +214,7 @@ async fn create_request(
         identity_kind: "email".to_owned(),
         identity_value: body.email,
         details: body.details,
+        corrections: body.corrections,
     };
     match submit(&state, &Actor::Subject, Channel::Api, intake, ip).await {
         Ok((request, sent)) => (
@@ -370,6 +376,9 @@ pub(crate) struct RequestView {
     /// What execution found and did, once completed.
     #[schema(value_type = Option<Object>)]
     outcome: Option<serde_json::Value>,
+    /// For a rectification, on a single request: the right values the person gave, by attribute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corrections: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn view(state: &AppState, r: &Request, full_identity: bool) -> RequestView {
@@ -400,6 +409,7 @@ fn view(state: &AppState, r: &Request, full_identity: bool) -> RequestView {
         decided_by: r.decided_by_actor.clone(),
         reason: r.decision_reason.clone(),
         outcome: r.outcome.clone(),
+        corrections: (full_identity && !r.corrections.is_empty()).then(|| r.corrections.clone()),
     }
 }
 
@@ -470,6 +480,9 @@ pub(crate) struct NewAdminRequest {
     /// Free text, at most 4000 characters.
     #[schema(max_length = 4000)]
     details: Option<String>,
+    /// For a rectification: the right values, by attribute (see the public request).
+    #[serde(default)]
+    corrections: std::collections::BTreeMap<String, String>,
 }
 
 /// An email address (ASCII, as for the public API) or a phone number (7 to 15 digits, an
@@ -588,6 +601,7 @@ async fn admin_create(
         identity_kind: identity_kind.to_owned(),
         identity_value,
         details: body.details,
+        corrections: body.corrections,
     };
     match submit(&state, &principal.actor, Channel::Admin, intake, None).await {
         Ok((request, _)) => {

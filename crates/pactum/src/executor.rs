@@ -71,14 +71,17 @@ impl std::fmt::Debug for Executor {
 enum Plan {
     Access,
     Erase,
+    /// Write the corrected values the person gave.
+    Rectify,
     Flag,
-    /// No connector writes corrections yet: the outcome lists the task for the privacy team.
+    /// The privacy team does it by hand: the outcome lists the task.
     Manual(&'static str),
 }
 
-fn plan(kind: RequestKind) -> Plan {
+fn plan(kind: RequestKind, has_corrections: bool) -> Plan {
     use RequestKind as K;
     match kind {
+        K::Rectification | K::Correct if has_corrections => Plan::Rectify,
         K::Access | K::Know | K::Portability => Plan::Access,
         K::Erasure | K::Delete | K::MinorContentRemoval => Plan::Erase,
         K::Restriction
@@ -87,7 +90,7 @@ fn plan(kind: RequestKind) -> Plan {
         | K::OptOutSaleSharing
         | K::LimitSensitive => Plan::Flag,
         K::Rectification | K::Correct => Plan::Manual(
-            "apply the correction the person described to the records an access request finds",
+            "apply the correction the person described (in the request's details) to the records an access request finds",
         ),
     }
 }
@@ -126,7 +129,7 @@ impl Executor {
         let identities = [(identity, request.identity_value.clone())];
         let url_of = |key: &str| (self.url_of)(key);
         let mut deferred: Vec<DeferredPlan> = Vec::new();
-        let (outcome, package) = match plan(request.kind) {
+        let (outcome, package) = match plan(request.kind, !request.corrections.is_empty()) {
             Plan::Access => {
                 let mut connections = self.connections.lock().await;
                 let result =
@@ -143,9 +146,23 @@ impl Executor {
                 });
                 (outcome, Some(package))
             }
+            Plan::Rectify => {
+                let (result, plan) = self
+                    .apply_checkpointed(id, &identities, Some(&request.corrections))
+                    .await?;
+                let outcome = json!({
+                    "rows_corrected": result.erased.values().map(|e| e.rows).sum::<u64>(),
+                    "corrected": result.erased,
+                    "kept": result.kept,
+                    "not_found": plan.not_found,
+                    "manual_tasks": result.manual_tasks,
+                    "routed_to_controller": result.routed_to_controller,
+                });
+                (outcome, None)
+            }
             Plan::Erase => {
-                let (result, later) = self.erase(id, &identities).await?;
-                deferred = later;
+                let (result, plan) = self.apply_checkpointed(id, &identities, None).await?;
+                deferred = plan.deferred;
                 let outcome = json!({
                     "rows_erased": result.erased.values().map(|e| e.rows).sum::<u64>(),
                     "erased": result.erased,
@@ -243,11 +260,15 @@ impl Executor {
     /// done with its planned counts. Where that cannot be seen, a masked row is written again with
     /// the same planned values (no change in effect) and a deleted one matches nothing, which
     /// fails the job loudly (it is retried, then dead) rather than report what it did not do.
-    async fn erase(
+    ///
+    /// A rectification (`corrections` given) runs the same way: its plan sets the corrected
+    /// values ([`pactum_requests::plan_rectification`]).
+    async fn apply_checkpointed(
         &self,
         id: i64,
         identities: &[(IdentityKind, String)],
-    ) -> Result<(pactum_requests::ErasureResult, Vec<DeferredPlan>), String> {
+        corrections: Option<&pactum_requests::Corrections>,
+    ) -> Result<(pactum_requests::ErasureResult, ErasurePlan), String> {
         let url_of = |key: &str| (self.url_of)(key);
         let mut connections = self.connections.lock().await;
         let checkpoint = match self
@@ -258,41 +279,20 @@ impl Executor {
         {
             Some(checkpoint) => checkpoint,
             None => {
-                let (kind, value) = identities
-                    .first()
-                    .ok_or_else(|| format!("request {id} has no identity"))?;
-                let kind = match kind {
-                    IdentityKind::Phone => "phone",
-                    _ => "email",
-                };
-                let holds = self
-                    .store
-                    .active_holds(kind, value)
+                let plan = match corrections {
+                    Some(corrections) => pactum_requests::plan_rectification(
+                        &mut connections,
+                        &self.map,
+                        identities,
+                        corrections,
+                        &url_of,
+                    )
                     .await
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .map(|h| HoldScope {
-                        id: h.id,
-                        scope: h.scope,
-                        reason: h.reason,
-                    })
-                    .collect();
-                let options = ErasureOptions {
-                    hash_key: self.hash_key.clone(),
-                    today: Some(pactum_web::requests::day_of(self.store.now())),
-                    holds,
+                    .map_err(|e| e.to_string())?,
+                    None => self.plan_erasure(&mut connections, identities).await?,
                 };
-                let plan = pactum_requests::plan_erasure(
-                    &mut connections,
-                    &self.map,
-                    identities,
-                    &url_of,
-                    &options,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
                 let value = serde_json::to_value(&plan)
-                    .map_err(|e| format!("cannot store the erasure plan: {e}"))?;
+                    .map_err(|e| format!("cannot store the plan: {e}"))?;
                 // `false`: another run stored a plan first; the stored one is the one applied.
                 self.store
                     .save_erasure_plan(&Actor::System, id, &value)
@@ -302,11 +302,11 @@ impl Executor {
                     .erasure_checkpoint(id)
                     .await
                     .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("request {id}'s erasure plan was not stored"))?
+                    .ok_or_else(|| format!("request {id}'s plan was not stored"))?
             }
         };
         let plan: ErasurePlan = serde_json::from_value(checkpoint.plan)
-            .map_err(|e| format!("request {id}'s stored erasure plan cannot be read: {e}"))?;
+            .map_err(|e| format!("request {id}'s stored plan cannot be read: {e}"))?;
         let mut erased: BTreeMap<String, Erased> = BTreeMap::new();
         for (datastore, result) in &checkpoint.done {
             let done: BTreeMap<String, Erased> =
@@ -334,7 +334,7 @@ impl Executor {
                     tracing::warn!(
                         request = id,
                         datastore,
-                        "erasure already in effect: a previous run committed it but stopped before recording it"
+                        "changes already in effect: a previous run committed them but stopped before recording it"
                     );
                     plan.planned(datastore)
                 }
@@ -352,11 +352,47 @@ impl Executor {
         }
         if !failed.is_empty() {
             return Err(format!(
-                "erasure rolled back in {}; the datastores done stay done, and the retry resumes from the stored plan",
+                "changes rolled back in {}; the datastores done stay done, and the retry resumes from the stored plan",
                 failed.join("; ")
             ));
         }
-        Ok((plan.result(erased, Vec::new()), plan.deferred))
+        Ok((plan.result(erased, Vec::new()), plan))
+    }
+
+    /// Plans the erasure of the person's records, with the legal holds standing on them.
+    async fn plan_erasure(
+        &self,
+        connections: &mut pactum_requests::Connections,
+        identities: &[(IdentityKind, String)],
+    ) -> Result<ErasurePlan, String> {
+        let url_of = |key: &str| (self.url_of)(key);
+        let (kind, value) = identities
+            .first()
+            .ok_or_else(|| "the request has no identity".to_owned())?;
+        let kind = match kind {
+            IdentityKind::Phone => "phone",
+            _ => "email",
+        };
+        let holds = self
+            .store
+            .active_holds(kind, value)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|h| HoldScope {
+                id: h.id,
+                scope: h.scope,
+                reason: h.reason,
+            })
+            .collect();
+        let options = ErasureOptions {
+            hash_key: self.hash_key.clone(),
+            today: Some(pactum_web::requests::day_of(self.store.now())),
+            holds,
+        };
+        pactum_requests::plan_erasure(connections, &self.map, identities, &url_of, &options)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Runs one `request.deferred` job: applies a deferred erasure's stored changes, datastore by
@@ -527,11 +563,13 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The collections (`datastore.collection`) an outcome says the person's records were in: erased,
-/// kept, or found.
+/// corrected, kept, or found.
 fn touched_collections(outcome: &serde_json::Value) -> Vec<String> {
     let mut collections: Vec<String> = Vec::new();
-    if let Some(erased) = outcome.get("erased").and_then(serde_json::Value::as_object) {
-        collections.extend(erased.keys().cloned());
+    for changed in ["erased", "corrected"] {
+        if let Some(map) = outcome.get(changed).and_then(serde_json::Value::as_object) {
+            collections.extend(map.keys().cloned());
+        }
     }
     if let Some(kept) = outcome.get("kept").and_then(serde_json::Value::as_array) {
         collections.extend(

@@ -149,6 +149,7 @@ fn a_restarted_server_finishes_a_half_done_erasure_from_its_checkpoint() {
             identity_value: "ada@example.com".into(),
             channel: Channel::Admin,
             details: None,
+            corrections: Default::default(),
             deadline: Deadline {
                 received_on: "2026-11-26".into(),
                 acknowledge_by: None,

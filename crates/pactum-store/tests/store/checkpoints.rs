@@ -25,6 +25,7 @@ fn new_request(kind: RequestKind) -> NewRequest {
         identity_value: EMAIL.into(),
         channel: Channel::Admin,
         details: None,
+        corrections: Default::default(),
         deadline: Deadline {
             received_on: "2026-11-26".into(),
             acknowledge_by: None,

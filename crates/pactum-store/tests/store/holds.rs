@@ -41,6 +41,7 @@ async fn approved(store: &Store) -> Request {
         identity_value: EMAIL.into(),
         channel: Channel::Admin,
         details: None,
+        corrections: Default::default(),
         deadline: Deadline {
             received_on: "2026-11-26".into(),
             acknowledge_by: None,

@@ -46,6 +46,7 @@ fn new_request(kind: RequestKind, email: &str) -> NewRequest {
         identity_value: email.into(),
         channel: Channel::PrivacyCentre,
         details: Some("Please check the account under my maiden name".into()),
+        corrections: Default::default(),
         deadline: deadline("2026-12-26"),
         client_ip: Some("203.0.113.9".into()),
     }

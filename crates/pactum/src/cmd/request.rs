@@ -35,6 +35,9 @@ pub enum RequestType {
     /// Apply each personal field's erasure strategy to the person's records (one transaction per
     /// datastore; every affected row counted).
     Erasure,
+    /// Write the corrected values given with `--correct` into every field of the person's records
+    /// that declares that attribute (`rectify: name` in the map).
+    Rectification,
 }
 
 /// Exit status: 0 done, 1 nothing found for the identity, 2 the request could not run (or, for an
@@ -49,6 +52,10 @@ pub struct RunArgs {
     /// An identity of the person: `email=ADDR`, `phone=NUMBER`, `user_id=ID`, ... (repeatable).
     #[arg(long = "identity", value_name = "KIND=VALUE", required = true)]
     pub identities: Vec<String>,
+    /// For a rectification: an attribute the map lets people correct and its right value,
+    /// `name=Ada King` (repeatable).
+    #[arg(long = "correct", value_name = "ATTRIBUTE=VALUE")]
+    pub corrections: Vec<String>,
     /// Write the result to this file instead of standard output; for access, a `.zip` file is the
     /// package a person downloads (JSON and CSV per collection, and a readable summary).
     #[arg(long, short = 'o')]
@@ -72,6 +79,16 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| parse_identity(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut corrections = pactum_requests::Corrections::new();
+    for text in &args.corrections {
+        let Some((attribute, value)) = text.split_once('=') else {
+            bail!("correction `{text}` must be ATTRIBUTE=VALUE, e.g. name=Ada King");
+        };
+        corrections.insert(attribute.trim().to_owned(), value.trim().to_owned());
+    }
+    if !corrections.is_empty() && !matches!(args.kind, RequestType::Rectification) {
+        bail!("--correct is for --type rectification");
+    }
     // A request on a broken map could miss records.
     let Some(loaded) = crate::cmd::load_without_errors(&args.map.map, "run a request")? else {
         return Ok(ExitCode::from(2));
@@ -136,6 +153,46 @@ pub fn run(args: &RequestArgs) -> anyhow::Result<ExitCode> {
                 "erased {rows} rows in {} collections; kept {} rows{}",
                 result.erased.len(),
                 result.kept.iter().map(|k| k.rows).sum::<usize>(),
+                manual_note(result.manual_tasks.len())
+            );
+            for (datastore, reason) in &result.failed {
+                eprintln!("error: datastore `{datastore}` was rolled back: {reason}");
+            }
+            Ok(if !result.failed.is_empty() {
+                ExitCode::from(2)
+            } else if rows == 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        RequestType::Rectification => {
+            let (result, not_found) = runtime
+                .block_on(pactum_requests::rectify(
+                    map,
+                    &identities,
+                    &corrections,
+                    &url_of,
+                ))
+                .context("the rectification request failed")?;
+            let report = serde_json::json!({
+                "corrected": result.erased,
+                "kept": result.kept,
+                "not_found": not_found,
+                "manual_tasks": result.manual_tasks,
+                "routed_to_controller": result.routed_to_controller,
+                "failed": result.failed,
+            });
+            write_output(args.out.as_deref(), &serde_json::to_string_pretty(&report)?)?;
+            let rows: u64 = result.erased.values().map(|e| e.rows).sum();
+            eprintln!(
+                "corrected {rows} rows in {} collections{}{}",
+                result.erased.len(),
+                if not_found.is_empty() {
+                    String::new()
+                } else {
+                    format!("; no record holds {}", not_found.join(", "))
+                },
                 manual_note(result.manual_tasks.len())
             );
             for (datastore, reason) in &result.failed {

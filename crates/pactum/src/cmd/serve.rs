@@ -394,12 +394,7 @@ fn build_site(
         .as_ref()
         .map(|o| o.name.clone())
         .unwrap_or_default();
-    let policy = loaded
-        .map
-        .rights
-        .as_ref()
-        .map(pactum_web::requests::RequestPolicy::from_rights)
-        .unwrap_or_default();
+    let policy = pactum_web::requests::RequestPolicy::from_map(&loaded.map);
     if !policy.offered.is_empty()
         && let Some(rights) = notice.sections.iter_mut().find(|s| s.id == "rights")
     {

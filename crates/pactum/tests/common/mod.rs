@@ -197,13 +197,25 @@ pub fn run_request_for(
     person: &str,
     regime: &str,
 ) -> serde_json::Value {
+    let body = serde_json::json!({"type": kind, "regime": regime, "email": person});
+    run_request_body(server, data, token, person, &body)
+}
+
+/// [`run_request_for`] with the public API's request body given whole (`email` must be `person`).
+pub fn run_request_body(
+    server: &Server,
+    data: &Path,
+    token: &str,
+    person: &str,
+    request: &serde_json::Value,
+) -> serde_json::Value {
     let json = [("Content-Type", "application/json")];
     let (status, _, body) = server_send(
         server,
         "POST",
         "/api/v1/requests",
         &json,
-        &format!(r#"{{"type":"{kind}","regime":"{regime}","email":"{person}"}}"#),
+        &request.to_string(),
     );
     assert_eq!(status, 202, "{body}");
     let public_id = json_of(&body)["id"].as_str().expect("id").to_owned();
