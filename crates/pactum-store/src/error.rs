@@ -156,6 +156,12 @@ pub enum StoreError {
         /// The step refused (`approved`, `rejected`, `completed`).
         action: &'static str,
     },
+    /// The request's task was done already.
+    #[error("task {id} was done already")]
+    TaskDone {
+        /// The task's id.
+        id: i64,
+    },
     /// The legal hold was released already.
     #[error("hold {id} was released already")]
     HoldReleased {

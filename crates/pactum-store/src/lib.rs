@@ -31,6 +31,8 @@
 //! - [`holds`]: legal holds on a person's records, and the erasures they or statutory retention
 //!   defer, stored at completion and run by a `request.deferred` job when the hold is released or
 //!   the period ends ([`Store::place_hold`], [`Store::release_hold`], [`Store::complete_erasure`]).
+//! - [`tasks`]: a request's manual tasks, done by people and recorded in the console; the request
+//!   completes when the last is done ([`Store::open_tasks`], [`Store::complete_task`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //!
 //! ```no_run
@@ -73,6 +75,7 @@ mod rate_limits;
 pub mod requests;
 pub mod secrets;
 pub mod sessions;
+pub mod tasks;
 pub mod tokens;
 
 use std::fmt;

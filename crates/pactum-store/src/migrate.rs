@@ -69,6 +69,11 @@ const SQLITE: &[Migration] = &[
         name: "corrections",
         sql: include_str!("../migrations/sqlite/0009_corrections.sql"),
     },
+    Migration {
+        version: 10,
+        name: "tasks",
+        sql: include_str!("../migrations/sqlite/0010_tasks.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -116,6 +121,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "corrections",
         sql: include_str!("../migrations/postgres/0009_corrections.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "tasks",
+        sql: include_str!("../migrations/postgres/0010_tasks.sql"),
     },
 ];
 

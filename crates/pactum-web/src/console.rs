@@ -107,6 +107,12 @@ pub const CONSOLE_PAGES: &[ConsolePage] = &[
         public: false,
         handler: || post(extend),
     },
+    ConsolePage {
+        method: "POST",
+        path: "/admin/requests/{id}/tasks/{task_id}/done",
+        public: false,
+        handler: || post(task_done),
+    },
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -591,11 +597,73 @@ async fn request_page(
         Ok(extension) => extension,
         Err(err) => return server_error(&err),
     };
+    let tasks = match state.store.request_tasks(request.id).await {
+        Ok(tasks) => tasks,
+        Err(err) => return server_error(&err),
+    };
     page(
         StatusCode::OK,
         "Request",
-        &request_html(&state, &request, &principal, None, extension.as_ref()),
+        &request_html(
+            &state,
+            &request,
+            &principal,
+            None,
+            extension.as_ref(),
+            &tasks,
+        ),
     )
+}
+
+/// A request's manual tasks: the done ones with who and what, the open ones with a form to
+/// record them done (for those who may decide requests).
+fn tasks_html(
+    r: &pactum_store::requests::Request,
+    tasks: &[pactum_store::tasks::Task],
+    principal: &Principal,
+) -> String {
+    if tasks.is_empty() {
+        return String::new();
+    }
+    let open = tasks.iter().filter(|t| !t.is_done()).count();
+    let mut html = format!(
+        "<h2>Manual tasks</h2><p id=\"tasks-open\">{open} of {} open{}</p><ul id=\"tasks\">",
+        tasks.len(),
+        if open > 0 {
+            ": the request completes when the last is recorded done"
+        } else {
+            ""
+        }
+    );
+    let may = principal.may(Permission::DecideRequests)
+        && r.status == pactum_store::requests::RequestStatus::Approved;
+    for t in tasks {
+        html.push_str(&format!(
+            "<li><strong>{}</strong>: {}",
+            escape(&t.datastore),
+            t.instructions.as_deref().map_or("—".to_owned(), escape)
+        ));
+        match (&t.done_at, may) {
+            (Some(at), _) => html.push_str(&format!(
+                "<br>Done {} by {}: {}",
+                at,
+                t.done_by.as_deref().map_or("—".to_owned(), escape),
+                t.note.as_deref().map_or("—".to_owned(), escape)
+            )),
+            (None, true) => html.push_str(&format!(
+                "<form method=\"post\" action=\"/admin/requests/{id}/tasks/{task}/done\">\
+                 <label for=\"note-{task}\">What was done</label>\
+                 <textarea id=\"note-{task}\" name=\"note\" maxlength=\"2000\" required></textarea>\
+                 <br><button type=\"submit\" id=\"done-{task}\">Record done</button></form>",
+                id = r.id,
+                task = t.id
+            )),
+            (None, false) => html.push_str("<br>Open"),
+        }
+        html.push_str("</li>");
+    }
+    html.push_str("</ul>");
+    html
 }
 
 fn request_html(
@@ -604,6 +672,7 @@ fn request_html(
     principal: &Principal,
     message: Option<&str>,
     extension: Option<&pactum_store::extensions::Extension>,
+    tasks: &[pactum_store::tasks::Task],
 ) -> String {
     let d = &r.deadline;
     let (left, urgency) = crate::requests::time_left(r, crate::requests::day_of(state.store.now()));
@@ -689,6 +758,7 @@ fn request_html(
             id = r.id
         ));
     }
+    html.push_str(&tasks_html(r, tasks, principal));
     if let Some(outcome) = &r.outcome {
         let pretty = serde_json::to_string_pretty(outcome).unwrap_or_default();
         html.push_str(&format!("<h2>Outcome</h2><pre>{}</pre>", escape(&pretty)));
@@ -789,6 +859,38 @@ async fn extend(
     }
 }
 
+#[derive(Deserialize)]
+struct TaskForm {
+    note: String,
+}
+
+async fn task_done(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    axum::extract::Path((id, task_id)): axum::extract::Path<(i64, i64)>,
+    form: Result<Form<TaskForm>, FormRejection>,
+) -> Response {
+    let principal = session.principal();
+    if !principal.may(Permission::DecideRequests) {
+        return forbidden();
+    }
+    let Ok(Form(form)) = form else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "<h1>Say what was done</h1>",
+        );
+    };
+    match state
+        .store
+        .complete_task(&principal.actor, id, task_id, &form.note)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/requests/{id}")).into_response(),
+        Err(err) => after_refused_step(&state, &principal, id, &err).await,
+    }
+}
+
 /// The answer to a decision or extension the store refused: the request's page with the reason
 /// (409) when the request is in the wrong state or the step is not allowed, 404 when there is no
 /// such request, else the error page.
@@ -807,17 +909,24 @@ async fn after_refused_step(
     };
     match err {
         StoreError::NotFound { .. } => not_found(),
-        StoreError::RequestState { .. } | StoreError::InvalidRequest(_) => {
-            match state.store.request(id).await {
-                Ok(Some(r)) => page(
-                    StatusCode::CONFLICT,
-                    "Request",
-                    &request_html(state, &r, principal, Some(&err.to_string()), None),
+        StoreError::RequestState { .. }
+        | StoreError::InvalidRequest(_)
+        | StoreError::TaskDone { .. } => match state.store.request(id).await {
+            Ok(Some(r)) => page(
+                StatusCode::CONFLICT,
+                "Request",
+                &request_html(
+                    state,
+                    &r,
+                    principal,
+                    Some(&err.to_string()),
+                    None,
+                    &state.store.request_tasks(id).await.unwrap_or_default(),
                 ),
-                Ok(None) => not_found(),
-                Err(err) => server_error(&err),
-            }
-        }
+            ),
+            Ok(None) => not_found(),
+            Err(err) => server_error(&err),
+        },
         other => server_error(other),
     }
 }

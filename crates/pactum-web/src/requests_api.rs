@@ -97,6 +97,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_get))
         .routes(routes!(admin_decide))
         .routes(routes!(admin_extend))
+        .routes(routes!(admin_task_done))
 }
 
 /// A request from the person themselves.
@@ -379,6 +380,50 @@ pub(crate) struct RequestView {
     /// For a rectification, on a single request: the right values the person gave, by attribute.
     #[serde(skip_serializing_if = "Option::is_none")]
     corrections: Option<std::collections::BTreeMap<String, String>>,
+    /// On a single request: its manual tasks (systems with no connector), done by people; the
+    /// request completes when the last is recorded done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks: Option<Vec<TaskView>>,
+}
+
+/// A manual task of a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TaskView {
+    /// Internal id.
+    id: i64,
+    /// The datastore (map key) it is in, or `privacy_team`.
+    datastore: String,
+    /// What to do.
+    instructions: Option<String>,
+    /// When it was recorded done (RFC 3339, UTC).
+    done_at: Option<String>,
+    /// Who recorded it (`user:ID`, `token:ID`).
+    done_by: Option<String>,
+    /// What they wrote was done.
+    note: Option<String>,
+}
+
+impl From<pactum_store::tasks::Task> for TaskView {
+    fn from(t: pactum_store::tasks::Task) -> TaskView {
+        TaskView {
+            id: t.id,
+            datastore: t.datastore,
+            instructions: t.instructions,
+            done_at: t.done_at.map(|at| at.to_string()),
+            done_by: t.done_by,
+            note: t.note,
+        }
+    }
+}
+
+/// A request's view with its tasks, for a single request.
+async fn full_view(state: &AppState, request: &Request) -> Result<RequestView, ApiError> {
+    let mut view = view(state, request, true);
+    let tasks = state.store.request_tasks(request.id).await?;
+    if !tasks.is_empty() {
+        view.tasks = Some(tasks.into_iter().map(TaskView::from).collect());
+    }
+    Ok(view)
 }
 
 fn view(state: &AppState, r: &Request, full_identity: bool) -> RequestView {
@@ -410,6 +455,7 @@ fn view(state: &AppState, r: &Request, full_identity: bool) -> RequestView {
         reason: r.decision_reason.clone(),
         outcome: r.outcome.clone(),
         corrections: (full_identity && !r.corrections.is_empty()).then(|| r.corrections.clone()),
+        tasks: None,
     }
 }
 
@@ -654,7 +700,7 @@ async fn admin_get(
             Some(Target::new("request", request.id)),
         ))
         .await?;
-    Ok(Json(view(&state, &request, true)))
+    Ok(Json(full_view(&state, &request).await?))
 }
 
 /// A decision on a verified request: `{"decision": "approve"}` or
@@ -828,4 +874,75 @@ async fn admin_extend(
             other => ApiError::from(other),
         })?;
     Ok(Json(view(&state, &request, true)))
+}
+
+/// A request's task id.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct TaskPath {
+    /// The request's internal id.
+    id: i64,
+    /// The task's id.
+    task_id: i64,
+}
+
+/// What was done for a manual task.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaskDoneBody {
+    /// 1 to 2000 characters, not only spaces: what was done, by whom. Never audited.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
+    note: String,
+}
+
+/// Records a manual task of an approved request done. When it is the last open one, the request
+/// is completed by the background worker (the person is told). Needs `decide_requests`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/requests/{id}/tasks/{task_id}/done",
+    tag = "admin",
+    params(TaskPath),
+    request_body = TaskDoneBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded; the request with its tasks", body = RequestView),
+        (status = 400, description = "Malformed body or ids", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or no such task of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Done already, or the request is not approved", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_task_done(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<TaskPath>,
+    body: Result<ApiJson<TaskDoneBody>, ApiError>,
+) -> Result<Json<RequestView>, ApiError> {
+    // The permission is checked before the body is looked at.
+    principal.require(Permission::DecideRequests)?;
+    let ApiJson(body) = body?;
+    if body.note.trim().is_empty() {
+        return Err(ApiError::Unprocessable("the note is empty".to_owned()));
+    }
+    state
+        .store
+        .complete_task(&principal.actor, path.id, path.task_id, &body.note)
+        .await
+        .map_err(|err| match err {
+            StoreError::TaskDone { .. } | StoreError::RequestState { .. } => {
+                ApiError::Conflict(err.to_string())
+            }
+            StoreError::InvalidRequest(why) => ApiError::Unprocessable(why.to_owned()),
+            other => ApiError::from(other),
+        })?;
+    let request = state
+        .store
+        .request(path.id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
+    Ok(Json(full_view(&state, &request).await?))
 }

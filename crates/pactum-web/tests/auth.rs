@@ -262,7 +262,9 @@ async fn every_admin_route_requires_authentication() {
                 json!([{"bearer": []}]),
                 "{method} {path} declares bearer security"
             );
-            let url = path.replace("{id}", &analyst_id.to_string());
+            let url = path
+                .replace("{id}", &analyst_id.to_string())
+                .replace("{task_id}", "1");
             let what = format!("{method} {path}");
             assert_unauthorised(
                 &h.call(method.clone(), &url, None).await,
@@ -322,7 +324,7 @@ async fn every_admin_route_requires_authentication() {
             );
         }
     }
-    assert_eq!(walked, 15, "every authenticated operation was walked");
+    assert_eq!(walked, 16, "every authenticated operation was walked");
     // The analyst token was never revoked by the walk (DELETE was refused).
     assert!(
         h.store.list_tokens().await.expect("tokens")[0]

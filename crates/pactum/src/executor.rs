@@ -36,6 +36,7 @@ use pactum_store::audit::Actor;
 use pactum_store::holds::{DeferredStart, NewDeferral};
 use pactum_store::jobs::ClaimedJob;
 use pactum_store::requests::{Completion, Request, RequestKind, RequestStatus};
+use pactum_store::tasks::NewTask;
 use pactum_web::mail::Mailer;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -65,6 +66,31 @@ impl std::fmt::Debug for Executor {
             .field("organisation", &self.organisation)
             .finish_non_exhaustive()
     }
+}
+
+/// The task key of work the privacy team does on the request itself (no datastore).
+const PRIVACY_TEAM: &str = "privacy_team";
+
+/// The manual tasks an outcome lists (`{"datastore", "instructions"}` each).
+fn manual_tasks(outcome: &serde_json::Value) -> Vec<NewTask> {
+    outcome
+        .get("manual_tasks")
+        .and_then(serde_json::Value::as_array)
+        .map(|tasks| {
+            tasks
+                .iter()
+                .filter_map(|t| {
+                    Some(NewTask {
+                        datastore: t.get("datastore")?.as_str()?.to_owned(),
+                        instructions: t
+                            .get("instructions")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_owned),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What to do for a request type.
@@ -193,10 +219,40 @@ impl Executor {
                 json!({ "recorded": request.kind.as_str(), "note": "recorded on the person; other controls honour it" }),
                 None,
             ),
-            Plan::Manual(task) => (json!({ "manual_tasks": [task] }), None),
+            Plan::Manual(task) => (
+                json!({ "manual_tasks": [{ "datastore": PRIVACY_TEAM, "instructions": task }] }),
+                None,
+            ),
         };
-        // Art. 19: the recipients of the collections the person's records were in.
         let mut outcome = outcome;
+        // Manual tasks are done by people, recorded in the console: until the last one is, the
+        // request stays approved (the automated part is done and checkpointed); recording the
+        // last one enqueues this job again.
+        let tasks = manual_tasks(&outcome);
+        if !tasks.is_empty() {
+            let recorded = self
+                .store
+                .open_tasks(&Actor::System, id, &tasks)
+                .await
+                .map_err(|e| e.to_string())?;
+            let open = recorded.iter().filter(|t| !t.is_done()).count();
+            if open > 0 {
+                tracing::info!(request = id, open, "request waits for its manual tasks");
+                return Ok(());
+            }
+            outcome["manual_tasks"] = recorded
+                .iter()
+                .map(|t| {
+                    json!({
+                        "datastore": t.datastore,
+                        "instructions": t.instructions,
+                        "done_at": t.done_at.map(|at| at.to_string()),
+                        "done_by": t.done_by,
+                    })
+                })
+                .collect();
+        }
+        // Art. 19: the recipients of the collections the person's records were in.
         let collections = touched_collections(&outcome);
         let (jobs, by_other_means) = crate::notify::plan(&self.map, &request, &collections);
         if crate::notify::action(request.kind).is_some() {

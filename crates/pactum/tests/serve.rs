@@ -260,6 +260,20 @@ fn demo_requests_run_end_to_end() {
         erasure["outcome"]["rows_erased"].as_u64().expect("a count") >= 5,
         "{erasure}"
     );
+    // The demo's manual datastores became tasks; the request completed only once each was
+    // recorded done, and its outcome says by whom.
+    let tasks = erasure["tasks"].as_array().expect("tasks");
+    assert!(!tasks.is_empty(), "{erasure}");
+    assert!(tasks.iter().all(|t| {
+        t["done_by"]
+            .as_str()
+            .is_some_and(|by| by.starts_with("token:"))
+    }));
+    let listed = erasure["outcome"]["manual_tasks"]
+        .as_array()
+        .expect("manual tasks");
+    assert_eq!(listed.len(), tasks.len(), "{erasure}");
+    assert!(listed.iter().all(|t| t["done_at"].is_string()), "{erasure}");
     let again = run_request(&server, data.path(), &token, "access");
     assert_eq!(again["outcome"]["records"], 0, "{again}");
 

@@ -12,4 +12,5 @@ mod open;
 mod requests;
 mod secrets;
 mod sessions;
+mod tasks;
 mod tokens;
