@@ -4,8 +4,13 @@
 //! Pass 1 runs three `regex_automata::meta::Regex`es, each built from a
 //! contiguous group of the patterns ([`GROUPS`]: secrets, e-mail, the rest),
 //! and merges their matches so that the candidates are exactly those of one
-//! leftmost-first regex over all patterns. Each candidate goes to its
-//! validator; a rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
+//! leftmost-first regex over all patterns. The group regexes search looser
+//! *shapes* of the patterns with big word lists and narrow character sets
+//! ([`shape_of`]: a generic word in place of the street types, `[0-9]{1,3}`
+//! in place of an IPv4 octet...), which keeps their lazy DFAs small; a shape
+//! match is confirmed, and its exact span found, by the group's exact
+//! patterns anchored at its start. Each candidate goes to its validator; a
+//! rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
 //! runs of them against the census name dictionaries and person context words,
 //! skipping anything pass 1 already claimed.
 //!
@@ -13,9 +18,9 @@
 //! and the text layer can scan many lines in one call.
 
 use aho_corasick::AhoCorasick;
-use regex_automata::Input;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
 
 use crate::hint::FieldHint;
 use crate::names::{self, FnvSet};
@@ -595,6 +600,98 @@ fn patterns() -> Vec<(Pat, String)> {
         .collect()
 }
 
+/// The looser source searched in place of a pattern whose exact source holds
+/// one of the big word alternations (street types, US state codes, month
+/// names), narrow character sets or long counted repetitions ([`SHAPES`]),
+/// or `None` when the exact source is searched as it is.
+///
+/// Each fragment becomes one that matches every string it matches, so the
+/// shape matches wherever the exact pattern does (at the same start, possibly
+/// with another end) and more. A shape match is confirmed by the exact
+/// patterns, anchored at its start ([`Scanner::next_match`]). On a first pass
+/// over 1.6 MB of tickets, building lazy-DFA states cost about 100 M
+/// instructions with the exact patterns and 20 M with the shapes: every state
+/// combines partial matches of all the patterns of a group, a street-type
+/// trie or a 36-position token count multiplies them, and every extra byte
+/// class is one more transition to build per state.
+fn shape_of(pat: Pat, exact: &str) -> Option<String> {
+    let mut shaped = exact.to_owned();
+    for (from, to) in SHAPES.iter() {
+        shaped = shaped.replace(from.as_str(), to);
+    }
+    if matches!(pat, Pat::SecretPrefixed | Pat::SecretJwt) {
+        // Token lengths (`{36}`, `{8,}`): each counted position is a state
+        // of its own, for every prefix at once.
+        shaped = counts_to_plus(&shaped);
+    }
+    (shaped != exact).then_some(shaped)
+}
+
+/// Replaces each count `{n}` or `{n,}` in a regex source with `+`, which
+/// matches every string the counted repetition matches (n >= 1).
+fn counts_to_plus(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &after[digits..];
+        let close = if tail.starts_with('}') {
+            Some(1)
+        } else if tail.starts_with(",}") {
+            Some(2)
+        } else {
+            None
+        };
+        match close {
+            Some(c) if digits > 0 && after[..digits].parse::<u32>().is_ok_and(|n| n >= 1) => {
+                out.push('+');
+                rest = &tail[c..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The replacements [`shape_of`] makes: each exact fragment, and the looser
+/// fragment matching every string it matches. Besides the word lists, the
+/// letter sets that only a few patterns single out (the compass points, the
+/// NINO prefix and suffix letters, ordinal suffixes, unit designators) are
+/// widened: every distinct set splits the automaton's alphabet, and each
+/// class of bytes costs a transition to build in every state that sees it.
+static SHAPES: std::sync::LazyLock<Vec<(String, &'static str)>> = std::sync::LazyLock::new(|| {
+    vec![
+        (format!("(?:{})", STREET_TYPES.join("|")), "[A-Z][a-z]+"),
+        (format!("(?:{US_STATES})"), "[A-Z]{2}"),
+        (format!("(?:{MONTHS})"), "[A-Z][a-z]{2,8}"),
+        (UNIT.to_owned(), UNIT_SHAPE),
+        ("(?:st|nd|rd|th)".to_owned(), "(?:[a-z]{2})"),
+        // `[NSEW]\.?` is also a capitalised word.
+        (r"(?:[NSEW]\.?|".to_owned(), "(?:"),
+        ("[A-CEGHJ-PR-TW-Z]{2}".to_owned(), "[A-Z]{2}"),
+        (" ?[A-D]".to_owned(), " ?[A-Z]"),
+        // Digit ranges (IPv4 octets, years, months and days, country codes):
+        // digits are frequent, and each range splits them into more classes.
+        (
+            "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])".to_owned(),
+            "[0-9]{1,3}",
+        ),
+        ("(?:1[89]|20)[0-9]{2}".to_owned(), "[0-9]{4}"),
+        ("(?:0?[1-9]|1[0-2])".to_owned(), "[0-9]{1,2}"),
+        ("(?:0?[1-9]|[12][0-9]|3[01])".to_owned(), "[0-9]{1,2}"),
+        (r"\+[1-9]".to_owned(), r"\+[0-9]"),
+    ]
+});
+
+/// The shape of [`UNIT`]: every designator is a capitalised word or `#`.
+const UNIT_SHAPE: &str = r"(?:[A-Z][A-Za-z]*|#)\.? ?#?[A-Za-z0-9-]{1,8}";
+
 // Context categories (bit flags).
 const C_DOB: u16 = 1;
 const C_PHONE: u16 = 2;
@@ -825,14 +922,35 @@ const PERSON_AFTER: &[&str] = &[
 /// strategy), so only the digit-led patterns share a lazy DFA.
 const GROUPS: &[std::ops::Range<usize>] = &[0..3, 3..4, 4..20];
 
+/// Compiles patterns into one leftmost-first regex.
+fn build_regex(sources: &[&str]) -> Result<Regex, ScanError> {
+    Regex::builder()
+        .syntax(syntax::Config::new().unicode(true).utf8(true))
+        .configure(
+            Regex::config()
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                // A union of patterns is a large automaton: give the
+                // lazy DFA room so it does not fall back to the PikeVM.
+                .hybrid_cache_capacity(64 << 20),
+        )
+        .build_many(sources)
+        .map_err(|e| ScanError::Pattern(Box::new(e)))
+}
+
 /// The shortest text any secret pattern (group 0) matches: an AWS key id, 4 + 16 bytes.
 const MIN_SECRET_BYTES: usize = 20;
 
 /// The personal-data scanner: built once, then shared by reference (it is
 /// `Send + Sync`) between the threads that scan chunks.
 pub struct Scanner {
-    /// The patterns in [`GROUPS`], one multi-pattern regex per group.
+    /// The patterns in [`GROUPS`], one multi-pattern regex per group, with
+    /// the shapes of [`shape_of`] in place of the big word alternations.
     groups: Vec<Regex>,
+    /// Per group holding a shape: the exact patterns of the group, searched
+    /// anchored where a shape matched ([`Scanner::next_match`]).
+    exact: Vec<Option<Regex>>,
+    /// Per pattern: whether the group regex searches its shape.
+    shaped: Vec<bool>,
     pats: Vec<Pat>,
     ctx: AhoCorasick,
     ctx_bits: Vec<u16>,
@@ -864,8 +982,36 @@ struct Accept {
     score: f32,
 }
 
+/// [`BYTE_CLASS`] bit: an ASCII letter or digit, `_` or any non-ASCII byte.
+const WORD_BYTE: u8 = 1;
+/// [`BYTE_CLASS`] bit: a byte of a generic secret token ([`MIN_TOKEN`]).
+const TOKEN_BYTE: u8 = 2;
+/// [`BYTE_CLASS`] bit: a byte that may start a capitalised word (an ASCII
+/// capital or the lead byte of a non-ASCII letter from U+00C0 on).
+const NAME_START: u8 = 4;
+
+/// Per byte, the classes the byte loops test, one table look-up each.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            t[i] |= WORD_BYTE;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=') {
+            t[i] |= TOKEN_BYTE;
+        }
+        if b.is_ascii_uppercase() || b >= 0xC3 {
+            t[i] |= NAME_START;
+        }
+        i += 1;
+    }
+    t
+};
+
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+    BYTE_CLASS[usize::from(b)] & WORD_BYTE != 0
 }
 
 fn num(s: &[u8]) -> u32 {
@@ -894,9 +1040,17 @@ fn month_from_name(s: &[u8]) -> Option<u32> {
     Some(m)
 }
 
-/// Splits a date candidate into its runs of digits and letters.
-fn date_parts(s: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
+/// Most runs of digits and letters a date candidate holds ("2nd of March,
+/// 1985" has five).
+const MAX_DATE_PARTS: usize = 8;
+
+/// Splits a date candidate into its runs of digits and letters (at most
+/// [`MAX_DATE_PARTS`]; the date patterns cannot match more).
+fn date_parts(s: &[u8]) -> DateParts<'_> {
+    let mut out = DateParts {
+        parts: [&[]; MAX_DATE_PARTS],
+        len: 0,
+    };
     let mut i = 0;
     while i < s.len() {
         let start = i;
@@ -917,26 +1071,59 @@ fn date_parts(s: &[u8]) -> Vec<&[u8]> {
     out
 }
 
+/// The runs [`date_parts`] found, without allocating.
+struct DateParts<'a> {
+    parts: [&'a [u8]; MAX_DATE_PARTS],
+    len: usize,
+}
+
+impl<'a> DateParts<'a> {
+    fn push(&mut self, part: &'a [u8]) {
+        if let Some(p) = self.parts.get_mut(self.len) {
+            *p = part;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[&'a [u8]] {
+        &self.parts[..self.len]
+    }
+}
+
 impl Scanner {
     /// Builds the scanner: compiles the patterns and loads the dictionaries.
     pub fn new(opts: ScanOptions) -> Result<Scanner, ScanError> {
+        Scanner::build(opts, true)
+    }
+
+    /// Builds the scanner, searching shapes ([`shape_of`]) or, for tests
+    /// that check the shapes change nothing, the exact patterns.
+    fn build(opts: ScanOptions, use_shapes: bool) -> Result<Scanner, ScanError> {
         let pats = patterns();
-        let sources: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
-        debug_assert_eq!(GROUPS.last().map(|g| g.end), Some(sources.len()));
+        let exact: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
+        let shapes: Vec<Option<String>> = pats
+            .iter()
+            .map(|(p, s)| shape_of(*p, s).filter(|_| use_shapes))
+            .collect();
+        let searched: Vec<&str> = exact
+            .iter()
+            .zip(&shapes)
+            .map(|(e, sh)| sh.as_deref().unwrap_or(e))
+            .collect();
+        debug_assert_eq!(GROUPS.last().map(|g| g.end), Some(exact.len()));
         let groups = GROUPS
             .iter()
+            .map(|g| build_regex(&searched[g.clone()]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let shaped: Vec<bool> = shapes.iter().map(Option::is_some).collect();
+        let exact = GROUPS
+            .iter()
             .map(|g| {
-                Regex::builder()
-                    .syntax(syntax::Config::new().unicode(true).utf8(true))
-                    .configure(
-                        Regex::config()
-                            .match_kind(regex_automata::MatchKind::LeftmostFirst)
-                            // A union of patterns is a large automaton: give the
-                            // lazy DFA room so it does not fall back to the PikeVM.
-                            .hybrid_cache_capacity(64 << 20),
-                    )
-                    .build_many(&sources[g.clone()])
-                    .map_err(|e| ScanError::Pattern(Box::new(e)))
+                if shaped[g.clone()].contains(&true) {
+                    build_regex(&exact[g.clone()]).map(Some)
+                } else {
+                    Ok(None)
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         let ctx = AhoCorasick::builder()
@@ -950,6 +1137,8 @@ impl Scanner {
         let _ = phonenumber::parse(None, "+1 212 555 0134").map(|n| phonenumber::is_valid(&n));
         Ok(Scanner {
             groups,
+            exact,
+            shaped,
             pats: pats.into_iter().map(|(p, _)| p).collect(),
             ctx,
             ctx_bits: CONTEXT_WORDS.iter().map(|(_, b)| *b).collect(),
@@ -985,8 +1174,28 @@ impl Scanner {
     }
 
     fn scan_with(&self, text: &[u8], hint: &FieldHint, whole: bool, out: &mut Vec<Finding>) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.scan_in(text, hint, whole, out, &mut scratch),
+            Err(_) => self.scan_in(text, hint, whole, out, &mut Scratch::default()),
+        });
+    }
+
+    fn scan_in(
+        &self,
+        text: &[u8],
+        hint: &FieldHint,
+        whole: bool,
+        out: &mut Vec<Finding>,
+        scratch: &mut Scratch,
+    ) {
         let first = out.len();
-        let mut claimed: Vec<(usize, usize)> = Vec::new();
+        let Scratch {
+            claimed,
+            secrets,
+            run,
+            keys,
+        } = scratch;
+        claimed.clear();
         let mut pos = 0;
         let mut last_end = 0;
         // The next match of each group at or after the position it was
@@ -1005,10 +1214,7 @@ impl Scanner {
             let mut best: Option<(usize, usize, usize)> = None;
             for (g, re) in self.groups.iter().enumerate() {
                 if !searched[g] || next[g].is_some_and(|(s, _, _)| s < pos) {
-                    let input = Input::new(text).span(pos..text.len());
-                    next[g] = re
-                        .search(&input)
-                        .map(|m| (m.start(), m.end(), GROUPS[g].start + m.pattern().as_usize()));
+                    next[g] = self.next_match(g, re, text, pos, whole && pos == 0);
                     searched[g] = true;
                 }
                 if let Some(c) = next[g]
@@ -1043,13 +1249,68 @@ impl Scanner {
             }
         }
         let before = out.len();
-        self.scan_generic_secrets(text, hint, &claimed, out);
+        self.scan_generic_secrets(text, hint, claimed, out);
         if out.len() > before {
-            claimed.extend(out[before..].iter().map(|f| (f.start, f.end)));
-            claimed.sort_unstable();
+            // Both lists are sorted and do not overlap: merge them.
+            secrets.clear();
+            secrets.extend(out[before..].iter().map(|f| (f.start, f.end)));
+            merge_sorted(claimed, secrets);
         }
-        self.scan_names(text, hint, whole, &claimed, out);
+        self.scan_names(text, hint, whole, claimed, run, keys, out);
         out[first..].sort_by_key(|f| (f.start, f.end));
+    }
+
+    /// The leftmost-first match of group `g`'s exact patterns at or after
+    /// `from`, as (start, end, pattern index).
+    ///
+    /// The group's regex searches shapes ([`shape_of`]); a shape match at
+    /// `s` for pattern `p` means no earlier pattern of the group matches at
+    /// `s` (a shape matches wherever its exact pattern does, and an earlier
+    /// one would have been preferred), so the group's exact patterns,
+    /// anchored at `s`, give the match one regex over the exact patterns
+    /// would give. When none of them matches, no exact pattern starts at `s`
+    /// and the search goes on from `s + 1` (every pattern starts with an
+    /// ASCII byte, so that is a character boundary).
+    ///
+    /// With `anchored_first`, a match starting right at `from` is looked for
+    /// first: it is the leftmost match if there is one, and found by the
+    /// forward automaton alone, where an unanchored search also runs a
+    /// reverse one to find the start. Field values (CSV cells, JSON strings)
+    /// are often one whole match.
+    fn next_match(
+        &self,
+        g: usize,
+        re: &Regex,
+        text: &[u8],
+        mut from: usize,
+        anchored_first: bool,
+    ) -> Option<(usize, usize, usize)> {
+        let mut anchored_first = anchored_first;
+        loop {
+            let input = Input::new(text).span(from..text.len());
+            let found = if anchored_first {
+                anchored_first = false;
+                re.search(&input.clone().anchored(Anchored::Yes))
+            } else {
+                None
+            };
+            let m = match found {
+                Some(m) => m,
+                None => re.search(&input)?,
+            };
+            let pat = GROUPS[g].start + m.pattern().as_usize();
+            let exact = match &self.exact[g] {
+                Some(exact) if self.shaped[pat] => exact,
+                _ => return Some((m.start(), m.end(), pat)),
+            };
+            let anchored = Input::new(text)
+                .span(m.start()..text.len())
+                .anchored(Anchored::Yes);
+            if let Some(x) = exact.search(&anchored) {
+                return Some((x.start(), x.end(), GROUPS[g].start + x.pattern().as_usize()));
+            }
+            from = m.start() + 1;
+        }
     }
 
     /// Pass 1b: long random-looking tokens (hex or mixed-case alphanumeric)
@@ -1260,17 +1521,29 @@ impl Scanner {
                 if next == b'-' || next == b'/' || (next == b'.' && next2.is_ascii_digit()) {
                     return None;
                 }
-                let digits: Vec<u8> = s.iter().copied().filter(u8::is_ascii_digit).collect();
+                let mut digits = [0u8; 16];
+                let mut nd = 0;
+                let mut seps = [0u8; 2];
+                let mut ns = 0;
+                for &b in s {
+                    if b.is_ascii_digit() {
+                        if let Some(d) = digits.get_mut(nd) {
+                            *d = b;
+                        }
+                        nd += 1;
+                    } else if matches!(b, b'-' | b'.') {
+                        if let Some(x) = seps.get_mut(ns) {
+                            *x = b;
+                        }
+                        ns += 1;
+                    }
+                }
                 // Separators must agree: 212-555-1234, 212.555.1234, (212) 555-1234.
-                let seps: Vec<u8> = s
-                    .iter()
-                    .copied()
-                    .filter(|b| matches!(b, b'-' | b'.'))
-                    .collect();
-                if seps.len() == 2 && seps[0] != seps[1] {
+                if ns == 2 && seps[0] != seps[1] {
                     return None;
                 }
-                if !self.nanp_valid(&digits) {
+                // More digits than a NANP number has: not valid.
+                if nd > digits.len() || !self.nanp_valid(&digits[..nd]) {
                     return None;
                 }
                 let ctx = self.context_before(text, start, 32, last_end) & C_PHONE != 0
@@ -1419,6 +1692,7 @@ impl Scanner {
     ) -> Option<Accept> {
         let s = &text[start..end];
         let parts = date_parts(s);
+        let parts = parts.as_slice();
         let (y, m, d) = match pat {
             Pat::DateIso => (num(parts[0]), num(parts[1]), num(parts[2])),
             Pat::DateNumeric => {
@@ -1483,28 +1757,30 @@ impl Scanner {
     /// Pass 2: person names from runs of capitalised words. Only positions
     /// that start a capitalised word are looked at, so lower-case text costs
     /// one byte comparison per byte.
+    #[allow(clippy::too_many_arguments)]
     fn scan_names(
         &self,
         text: &[u8],
         hint: &FieldHint,
         whole: bool,
         claimed: &[(usize, usize)],
+        run: &mut Vec<(usize, usize)>,
+        keys: &mut RunKeys,
         out: &mut Vec<Finding>,
     ) {
         let dicts = names::dictionaries();
         let person_field = hint.expect == Some(PiiType::Person);
-        let mut buf = String::new();
-        let mut run: Vec<(usize, usize)> = Vec::with_capacity(8);
         // Runs are visited left to right: only the claimed spans from the
         // current one on can overlap them.
         let mut cl = 0;
         let n = text.len();
         let mut i = 0;
         while i < n {
-            let b = text[i];
-            if !(b.is_ascii_uppercase() || b >= 0xC3)
-                || (i > 0 && (is_word_byte(text[i - 1]) || matches!(text[i - 1], b'\'' | b'-')))
-            {
+            i = next_name_start(text, i);
+            if i == n {
+                break;
+            }
+            if i > 0 && (is_word_byte(text[i - 1]) || matches!(text[i - 1], b'\'' | b'-')) {
                 i += 1;
                 continue;
             }
@@ -1517,52 +1793,80 @@ impl Scanner {
             run.push((i, e));
             let mut j = e;
             while run.len() < 8 && j + 1 < n && text[j] == b' ' {
-                let (e2, cap2) = word_at(text, j + 1);
-                if e2 == j + 1 {
-                    break;
-                }
-                if cap2 {
-                    run.push((j + 1, e2));
-                    j = e2;
-                    continue;
+                // A word starting with a lower-case ASCII letter is not
+                // capitalised: only a particle can continue the run.
+                if !text[j + 1].is_ascii_lowercase() {
+                    let (e2, cap2) = word_at(text, j + 1);
+                    if e2 == j + 1 {
+                        break;
+                    }
+                    if cap2 {
+                        run.push((j + 1, e2));
+                        j = e2;
+                        continue;
+                    }
                 }
                 // A particle inside a name: "Ana de la Cruz", "Ludwig van Beethoven".
                 let mut k = j + 1;
-                let mut parts = Vec::new();
+                let mut parts = [(0, 0); 3];
+                let mut np = 0;
                 let mut ok = false;
-                while parts.len() < 3 {
+                while np < 3 {
+                    if text.get(k).is_some_and(u8::is_ascii_lowercase) {
+                        // Particles are short lower-case ASCII words followed by a space.
+                        let pe = k + text[k..]
+                            .iter()
+                            .take(names::MAX_PARTICLE + 1)
+                            .take_while(|b| b.is_ascii_lowercase())
+                            .count();
+                        if text.get(pe) != Some(&b' ') || !names::is_particle(&text[k..pe]) {
+                            break;
+                        }
+                        parts[np] = (k, pe);
+                        np += 1;
+                        k = pe + 1;
+                        continue;
+                    }
                     let (pe, pcap) = word_at(text, k);
                     if pe == k {
                         break;
                     }
                     if pcap {
-                        ok = !parts.is_empty();
-                        parts.push((k, pe));
+                        ok = np > 0;
+                        parts[np] = (k, pe);
+                        np += 1;
                         break;
                     }
-                    if !std::str::from_utf8(&text[k..pe]).is_ok_and(names::is_particle)
+                    if !std::str::from_utf8(&text[k..pe])
+                        .is_ok_and(|w| names::is_particle(w.as_bytes()))
                         || text.get(pe) != Some(&b' ')
                     {
                         break;
                     }
-                    parts.push((k, pe));
+                    parts[np] = (k, pe);
+                    np += 1;
                     k = pe + 1;
                 }
                 if ok {
-                    j = parts.last().map_or(j, |p| p.1);
-                    run.extend(parts);
+                    j = parts[np - 1].1;
+                    run.extend_from_slice(&parts[..np]);
                     continue;
                 }
                 break;
+            }
+            // A lone capitalised word is a name only as a whole `name`-like field.
+            if run.len() == 1 && !(whole && person_field) {
+                i = j.max(i + 1);
+                continue;
             }
             while cl < claimed.len() && claimed[cl].1 <= i {
                 cl += 1;
             }
             self.eval_run(
                 text,
-                &run,
+                run,
                 dicts,
-                &mut buf,
+                keys,
                 &claimed[cl..],
                 person_field,
                 whole,
@@ -1578,23 +1882,33 @@ impl Scanner {
         text: &[u8],
         run: &[(usize, usize)],
         dicts: &names::Dictionaries,
-        buf: &mut String,
+        keys: &mut RunKeys,
         claimed: &[(usize, usize)],
         person_field: bool,
         whole: bool,
         out: &mut Vec<Finding>,
     ) {
-        let word = |k: usize| std::str::from_utf8(&text[run[k].0..run[k].1]).unwrap_or("");
-        let stop =
-            |k: usize, buf: &mut String| names::fold_into(word(k), buf) && names::is_stopword(buf);
+        keys.fill(text, run);
+        let keys = &*keys;
+        let stop = |k: usize| keys.key(k).is_some_and(names::is_stopword);
+        let first = |k: usize| {
+            keys.key(k)
+                .is_some_and(|w| names::lookup_key(w, |x| dicts.is_first(x)))
+        };
+        let last = |k: usize| {
+            keys.key(k)
+                .is_some_and(|w| names::lookup_key(w, |x| dicts.is_last(x)))
+        };
         // Leading and trailing stop words ("Customer", "Please") are not part of
         // the name, unless the dictionary knows them in that place: "Will" can
         // start a name and "Good", "Price" or "West" can end one.
         let (mut a, mut b) = (0usize, run.len() - 1);
         let mut lead_ctx = false;
-        while a <= b && stop(a, buf) {
-            let ctx = PERSON_BEFORE.binary_search(&buf.as_str()).is_ok();
-            if a < b && !ctx && lookup_first(dicts, word(a), buf) {
+        while a <= b && stop(a) {
+            let ctx = keys
+                .key(a)
+                .is_some_and(|w| PERSON_BEFORE.binary_search(&w).is_ok());
+            if a < b && !ctx && first(a) {
                 break;
             }
             lead_ctx |= ctx;
@@ -1603,7 +1917,7 @@ impl Scanner {
         if a > b {
             return;
         }
-        while b > a && stop(b, buf) && !lookup_last(dicts, word(b), buf) {
+        while b > a && stop(b) && !last(b) {
             b -= 1;
         }
         let (start, end) = (run[a].0, run[b].1);
@@ -1621,31 +1935,26 @@ impl Scanner {
             // Long title-case runs ("Quarterly Business Review Meeting Notes") are
             // not names; look for a first-last pair inside instead.
             for k in a..b {
-                if lookup_first(dicts, word(k), buf) && lookup_last(dicts, word(k + 1), buf) {
+                if first(k) && last(k + 1) {
                     self.push_person(claimed, run[k].0, run[k + 1].1, 0.7, out);
                 }
             }
             return;
         }
-        let f = lookup_first(dicts, word(a), buf);
-        let l = n_words >= 2 && lookup_last(dicts, word(b), buf);
+        let f = first(a);
+        let l = n_words >= 2 && last(b);
         let mut score: f32 = match (f, l) {
             (true, true) => 0.85,
             (true, false) => 0.45,
             (false, true) => 0.4,
             (false, false) => 0.0,
         };
-        let in_list = |w: &[u8], list: &[&str], buf: &mut String| {
-            std::str::from_utf8(w).is_ok_and(|w| {
-                names::fold_into(w, buf) && list.binary_search(&buf.as_str()).is_ok()
-            })
-        };
         let prev = prev_word(text, start);
-        let ctx_before = lead_ctx || prev.is_some_and(|w| in_list(w, PERSON_BEFORE, buf));
+        let ctx_before = lead_ctx || prev.is_some_and(|w| ascii_in_list(w, PERSON_BEFORE));
         // "by", "from", "call"... precede names but also anything else: they
         // only add to a dictionary hit, they never make a name on their own.
-        let weak_before = !lead_ctx && prev.is_some_and(|w| in_list(w, PERSON_BEFORE_WEAK, buf));
-        let ctx_after = next_word(text, end).is_some_and(|w| in_list(w, PERSON_AFTER, buf));
+        let weak_before = !lead_ctx && prev.is_some_and(|w| ascii_in_list(w, PERSON_BEFORE_WEAK));
+        let ctx_after = next_word(text, end).is_some_and(|w| ascii_in_list(w, PERSON_AFTER));
         if score == 0.0 && weak_before && !ctx_after {
             // No dictionary hit and only a weak context word: the lowest score
             // that is still reported by default.
@@ -1669,13 +1978,14 @@ impl Scanner {
         } else if person_field {
             score = (score + 0.2).min(0.95);
         }
-        let org = |buf: &mut String| {
+        // Folded keys hold no apostrophes, so "Acme's" is looked up as "acmes".
+        let org = || {
             (a..=b).any(|k| {
-                names::fold_into(word(k), buf)
-                    && ORG_WORDS.binary_search(&buf.trim_end_matches("'s")).is_ok()
+                keys.key(k)
+                    .is_some_and(|w| ORG_WORDS.binary_search(&w).is_ok())
             })
         };
-        if score >= self.opts.min_score && !org(buf) {
+        if score >= self.opts.min_score && !org() {
             self.push_person(claimed, start, end, score, out);
         }
     }
@@ -1717,11 +2027,77 @@ fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> boo
     claimed.get(i).is_some_and(|&(s, _)| s < end)
 }
 
+/// The first position from `i` on whose byte may start a capitalised word
+/// ([`NAME_START`]), or `text.len()`. Eight bytes at a time: per byte, the
+/// low seven bits are compared by adding to each byte a bias that sets its
+/// top bit when the byte reaches a bound (no carry crosses bytes, since the
+/// sums stay under 256).
+fn next_name_start(text: &[u8], mut i: usize) -> usize {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = L * 0x80;
+    while let Some(chunk) = text.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let low = x & !H;
+        let high = x & H;
+        let ge_upper_a = (low + L * (0x80 - u64::from(b'A'))) & H;
+        let gt_upper_z = (low + L * (0x80 - u64::from(b'Z') - 1)) & H;
+        // A non-ASCII byte from 0xC3 on: its low seven bits reach 0x43.
+        let ge_c3 = (low + L * (0x80 - 0x43)) & H;
+        let hits = (ge_upper_a & !gt_upper_z & !high) | (high & ge_c3);
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let i = i.min(text.len());
+    text[i..]
+        .iter()
+        .position(|&b| BYTE_CLASS[usize::from(b)] & NAME_START != 0)
+        .map_or(text.len(), |p| i + p)
+}
+
+/// Merges the sorted list `b` into the sorted list `a`, from the back, in place.
+fn merge_sorted(a: &mut Vec<(usize, usize)>, b: &[(usize, usize)]) {
+    let (mut i, mut j) = (a.len(), b.len());
+    a.resize(a.len() + b.len(), (0, 0));
+    let mut k = a.len();
+    while j > 0 {
+        k -= 1;
+        if i > 0 && a[i - 1] > b[j - 1] {
+            a[k] = a[i - 1];
+            i -= 1;
+        } else {
+            a[k] = b[j - 1];
+            j -= 1;
+        }
+    }
+}
+
+/// Buffers a scan reuses from call to call on the same thread, so that
+/// scanning many short values (lines, cells) allocates nothing. They keep
+/// the capacity the largest text needed (a few hundred KB for a 1 MiB chunk).
+#[derive(Default)]
+struct Scratch {
+    /// Spans of pass 1's findings, sorted.
+    claimed: Vec<(usize, usize)>,
+    /// Spans of pass 1b's findings, to merge into `claimed`.
+    secrets: Vec<(usize, usize)>,
+    /// The words of the name pass's current run.
+    run: Vec<(usize, usize)>,
+    keys: RunKeys,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// Shortest generic token considered a credential.
 const MIN_TOKEN: usize = 24;
 
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=')
+    BYTE_CLASS[usize::from(b)] & TOKEN_BYTE != 0
 }
 
 /// A credential-looking token: 32+ hex digits mixing digits and letters, or
@@ -1755,12 +2131,53 @@ fn last_non_space(t: &[u8]) -> usize {
         .map_or(0, |p| p + 1)
 }
 
-fn lookup_first(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
-    names::lookup(w, buf, |k| d.is_first(k))
+/// Scratch space of the name pass: the folded dictionary key of each word of
+/// a run, folded once however many lists the word is looked up in.
+#[derive(Default)]
+struct RunKeys {
+    buf: String,
+    /// Per word, its key's span in `buf`; `None` when the word does not fold
+    /// to a key (digits, symbols).
+    spans: Vec<Option<(usize, usize)>>,
 }
 
-fn lookup_last(d: &names::Dictionaries, w: &str, buf: &mut String) -> bool {
-    names::lookup(w, buf, |k| d.is_last(k))
+impl RunKeys {
+    fn fill(&mut self, text: &[u8], run: &[(usize, usize)]) {
+        self.buf.clear();
+        self.spans.clear();
+        for &(s, e) in run {
+            let from = self.buf.len();
+            let w = &text[s..e];
+            let ok = if w.iter().all(u8::is_ascii_alphabetic) {
+                // The common case, folded without a UTF-8 check.
+                self.buf
+                    .extend(w.iter().map(|b| char::from(b.to_ascii_lowercase())));
+                !w.is_empty()
+            } else {
+                std::str::from_utf8(w).is_ok_and(|w| names::fold_append(w, &mut self.buf))
+            };
+            self.spans.push(ok.then_some((from, self.buf.len())));
+        }
+    }
+
+    fn key(&self, k: usize) -> Option<&str> {
+        self.spans[k].map(|(a, b)| &self.buf[a..b])
+    }
+}
+
+/// Longest word of the context lists looked up with [`ascii_in_list`].
+const MAX_CONTEXT_WORD: usize = 16;
+
+/// True when the ASCII word `w`, lower-cased, is in the sorted `list`.
+fn ascii_in_list(w: &[u8], list: &[&str]) -> bool {
+    let mut buf = [0u8; MAX_CONTEXT_WORD];
+    if w.len() > buf.len() {
+        return false;
+    }
+    for (d, c) in buf.iter_mut().zip(w) {
+        *d = c.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..w.len()]).is_ok_and(|k| list.binary_search(&k).is_ok())
 }
 
 /// The ASCII word right before `at` on the same line, skipping up to three
@@ -1807,6 +2224,16 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
     let mut first = true;
     while j < n {
         let c = text[j];
+        if c.is_ascii_alphabetic() {
+            if first {
+                upper_first = c.is_ascii_uppercase();
+                first = false;
+            } else if c.is_ascii_lowercase() {
+                has_lower = true;
+            }
+            j += 1;
+            continue;
+        }
         let (alpha, upper, lower, len) = if c < 0x80 {
             (
                 c.is_ascii_alphabetic(),
@@ -2191,6 +2618,237 @@ mod tests {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
         assert!(PERSON_BEFORE_WEAK.iter().all(|w| PERSON_BEFORE.contains(w)));
+        for list in [PERSON_BEFORE, PERSON_BEFORE_WEAK, PERSON_AFTER] {
+            assert!(list.iter().all(|w| w.len() <= MAX_CONTEXT_WORD));
+        }
+    }
+
+    #[test]
+    fn name_starts_match_the_byte_table() {
+        let mut x = 12_345u64;
+        let mut text = Vec::new();
+        for _ in 0..5000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            text.push((x >> 56) as u8);
+        }
+        for i in 0..=text.len() {
+            let want = text[i..]
+                .iter()
+                .position(|&b| b.is_ascii_uppercase() || b >= 0xC3)
+                .map_or(text.len(), |p| i + p);
+            assert_eq!(next_name_start(&text, i), want, "at {i}");
+        }
+        assert_eq!(next_name_start(b"", 0), 0);
+        assert_eq!(next_name_start(b"abc", 3), 3);
+    }
+
+    #[test]
+    fn merged_claims_stay_sorted() {
+        let mut a = vec![(0, 2), (5, 7), (20, 25)];
+        merge_sorted(&mut a, &[(3, 4), (10, 12), (30, 31)]);
+        assert_eq!(a, [(0, 2), (3, 4), (5, 7), (10, 12), (20, 25), (30, 31)]);
+        let mut e = Vec::new();
+        merge_sorted(&mut e, &[(1, 2)]);
+        assert_eq!(e, [(1, 2)]);
+    }
+
+    #[test]
+    fn shapes_cover_their_word_lists() {
+        let full = |re: &str| {
+            regex_automata::meta::Regex::new(&format!("^(?:{re})$")).expect("shape compiles")
+        };
+        let street = full("[A-Z][a-z]+");
+        assert!(STREET_TYPES.iter().all(|w| street.is_match(w)));
+        let state = full("[A-Z]{2}");
+        assert!(US_STATES.split('|').all(|w| state.is_match(w)));
+        let month = full("[A-Z][a-z]{2,8}");
+        let months = "Jan January Feb February Mar March Apr April May Jun June Jul July Aug \
+                      August Sep Sept September Oct October Nov November Dec December";
+        let month_exact = full(MONTHS);
+        for m in months.split_whitespace() {
+            assert!(month_exact.is_match(m) && month.is_match(m), "{m}");
+        }
+        let unit = full(UNIT_SHAPE);
+        let unit_exact = full(UNIT);
+        for u in [
+            "Apt 4",
+            "Apartment 12B",
+            "Suite 805",
+            "Ste. 3",
+            "# 7",
+            "#12",
+            "Penthouse #2",
+        ] {
+            assert!(unit_exact.is_match(u) && unit.is_match(u), "{u}");
+        }
+        assert!(patterns().iter().all(|(p, s)| match p {
+            Pat::SecretPrefixed | Pat::SecretJwt | Pat::Ipv4 | Pat::AddressStreet => {
+                shape_of(*p, s).is_some()
+            }
+            _ => true,
+        }));
+        assert_eq!(counts_to_plus("a{16}b{8,}c{1,3}d{0}"), "a+b+c{1,3}d{0}");
+    }
+
+    /// Lines built from the vocabulary the shapes loosen: street types in
+    /// various cases and glued to other text, states, months, units,
+    /// ordinals, postcodes, NINO-like and date-like tokens.
+    fn shape_corpus(seed: u64, lines: usize) -> String {
+        let mut x = seed;
+        let mut next = move |n: usize| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((x >> 33) as usize) % n
+        };
+        let words = [
+            "Main",
+            "Oak",
+            "North",
+            "N",
+            "N.",
+            "S",
+            "West",
+            "E.",
+            "Old",
+            "Saint",
+            "St.",
+            "Mount",
+            "Lake",
+            "Mason",
+            "Bell",
+            "London",
+            "Leeds",
+            "Springfield",
+            "the",
+            "of",
+            "at",
+            "lives",
+            "address",
+            "DOB",
+            "born",
+            "Mary",
+            "Smith",
+            "José",
+            "Straße",
+            "O'Connor",
+            "Mary-Jane",
+        ];
+        let tails = [
+            "", "", "", "s", "car", "-Louis", ".Foo", "'x", "1", "_", ".",
+        ];
+        let states = ["CA", "NY", "IL", "OR", "XX", "ZQ", "AB", "DC", "AP"];
+        let months = [
+            "Jan",
+            "March",
+            "Sept",
+            "September",
+            "Mayo",
+            "Marc",
+            "Junes",
+            "Monday",
+        ];
+        let units = [
+            "Apt",
+            "Apartment",
+            "Suite",
+            "Ste.",
+            "Unit",
+            "Flat",
+            "#",
+            "Room",
+            "Rooms",
+        ];
+        let seps = [" ", " ", " ", " ", " ", ", ", ",", ". ", "-", "."];
+        let mut out = String::new();
+        for _ in 0..lines {
+            for _ in 0..1 + next(18) {
+                let tok = match next(10) {
+                    0 | 1 => format!("{}{}", next(100_000), ["", "", "B", "st", "th"][next(5)]),
+                    2 | 3 => {
+                        let t = STREET_TYPES[next(STREET_TYPES.len())];
+                        let t = match next(8) {
+                            0 => t.to_lowercase(),
+                            1 => t.to_uppercase(),
+                            _ => t.to_owned(),
+                        };
+                        format!("{t}{}", tails[next(tails.len())])
+                    }
+                    4 => words[next(words.len())].to_owned(),
+                    5 => format!("{} {:05}", states[next(states.len())], next(100_000)),
+                    6 => format!(
+                        "{} {}, {}",
+                        months[next(months.len())],
+                        next(40),
+                        1890 + next(140)
+                    ),
+                    7 => format!("{} {}", units[next(units.len())], next(10_000)),
+                    8 => [
+                        "SW1A 1AA",
+                        "M1 1AE",
+                        "B33 8TH",
+                        "AB 12 34 56 C",
+                        "QQ123456Z",
+                        "10.0.0.1",
+                        "256.1.1.1",
+                        "1.2.3.4.5",
+                        "2024-13-01",
+                        "1999-02-28",
+                        "03/04/1985",
+                        "+44 20 7946 0958",
+                        "+0 123 456",
+                        "AKIAIOSFODNN7EXAMPLE",
+                        "AKIAIOSFODNN7EXAMPL",
+                        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+                        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567",
+                        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                        "sk_test_4eC39HqLyjWD",
+                        "xoxb-1234567890-abc",
+                        "AIzaSyA1234567890abcdefghijklmnopqrstu",
+                        "glpat-abcdefghij0123456789",
+                        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+                        "eyJhbGci.eyJzdWIi.abc",
+                    ][next(24)]
+                    .to_owned(),
+                    _ => format!(
+                        "{}{} of {}",
+                        next(32),
+                        ["", "st", "nd", "rd", "th"][next(5)],
+                        months[next(months.len())]
+                    ),
+                };
+                out.push_str(&tok);
+                out.push_str(seps[next(seps.len())]);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn shapes_find_what_the_exact_patterns_find() {
+        let exact = Scanner::build(ScanOptions::default(), false).expect("patterns compile");
+        let shaped = scanner();
+        let text = shape_corpus(7, 4000);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        exact.scan(text.as_bytes(), &mut a);
+        shaped.scan(text.as_bytes(), &mut b);
+        assert!(a.len() > 1000, "the corpus has findings: {}", a.len());
+        for kind in [
+            PiiType::Address,
+            PiiType::Secret,
+            PiiType::IpAddress,
+            PiiType::UkNino,
+        ] {
+            assert!(a.iter().any(|f| f.kind == kind), "{kind:?} in the corpus");
+        }
+        assert_eq!(a, b);
+        for line in text.lines().take(1500) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            exact.scan_field(&FieldHint::from_name("address"), line.as_bytes(), &mut a);
+            shaped.scan_field(&FieldHint::from_name("address"), line.as_bytes(), &mut b);
+            assert_eq!(a, b, "{line:?}");
+        }
     }
 
     #[test]

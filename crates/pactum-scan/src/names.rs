@@ -90,8 +90,15 @@ pub(crate) fn is_stopword(folded: &str) -> bool {
     dictionaries().stop.contains(folded)
 }
 
-pub(crate) fn is_particle(word: &str) -> bool {
-    PARTICLES.binary_search(&word).is_ok()
+/// The longest word in [`PARTICLES`].
+pub(crate) const MAX_PARTICLE: usize = 5;
+
+/// True when `word` is one of [`PARTICLES`] (as written: lower case).
+pub(crate) fn is_particle(word: &[u8]) -> bool {
+    word.len() <= MAX_PARTICLE
+        && PARTICLES
+            .binary_search_by(|p| p.as_bytes().cmp(word))
+            .is_ok()
 }
 
 impl Dictionaries {
@@ -109,8 +116,21 @@ impl Dictionaries {
 /// are lower-cased, common Latin letters with diacritics lose them, and other
 /// characters are kept lower-cased. Returns false when the word contains a
 /// character that cannot be part of a dictionary key (digits, symbols).
+#[cfg(test)]
 pub(crate) fn fold_into(word: &str, buf: &mut String) -> bool {
     buf.clear();
+    fold_append(word, buf)
+}
+
+/// Appends `word` folded as [`fold_into`] does to `buf`, keeping what `buf`
+/// held. Returns false when the word holds a character that cannot be part of
+/// a key, or folds to nothing.
+pub(crate) fn fold_append(word: &str, buf: &mut String) -> bool {
+    let from = buf.len();
+    if word.bytes().all(|b| b.is_ascii_alphabetic()) {
+        buf.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        return !word.is_empty();
+    }
     for c in word.chars() {
         if c.is_ascii_alphabetic() {
             buf.push(c.to_ascii_lowercase());
@@ -150,23 +170,19 @@ pub(crate) fn fold_into(word: &str, buf: &mut String) -> bool {
         };
         buf.push_str(folded);
     }
-    !buf.is_empty()
+    buf.len() > from
 }
 
 /// Looks a name token up in a dictionary: the whole folded token first, then,
 /// for hyphenated tokens (`Hans-Peter`, `Smith-Jones`), each part.
+#[cfg(test)]
 pub(crate) fn lookup(word: &str, buf: &mut String, pred: impl Fn(&str) -> bool) -> bool {
-    if !fold_into(word, buf) {
-        return false;
-    }
-    if pred(buf) {
-        return true;
-    }
-    if buf.contains('-') {
-        let parts: Vec<String> = buf.split('-').map(str::to_owned).collect();
-        return parts.iter().any(|p| p.len() > 1 && pred(p));
-    }
-    false
+    fold_into(word, buf) && lookup_key(buf, pred)
+}
+
+/// [`lookup`] for a key already folded.
+pub(crate) fn lookup_key(key: &str, pred: impl Fn(&str) -> bool) -> bool {
+    pred(key) || (key.contains('-') && key.split('-').any(|p| p.len() > 1 && pred(p)))
 }
 
 #[cfg(test)]
@@ -177,6 +193,12 @@ mod tests {
     fn lists_are_sorted_for_binary_search() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]), "STOPWORDS order");
         assert!(PARTICLES.windows(2).all(|w| w[0] < w[1]), "PARTICLES order");
+        // The name pass reads particles as short lower-case ASCII words.
+        assert!(
+            PARTICLES
+                .iter()
+                .all(|p| p.len() <= MAX_PARTICLE && p.bytes().all(|b| b.is_ascii_lowercase()))
+        );
     }
 
     #[test]
