@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -41,10 +41,10 @@ function startServer() {
 // The newest message in the outbox, its body decoded from quoted-printable.
 function lastMail(data) {
   const dir = join(data, 'outbox');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.eml'))
-    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+  // The server names the files so that they sort in the order it wrote them.
+  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
   assert.ok(files.length > 0, 'a message in the outbox');
-  const raw = readFileSync(join(dir, files.at(-1).f), 'utf8');
+  const raw = readFileSync(join(dir, files.at(-1)), 'utf8');
   const body = raw.slice(raw.indexOf('\r\n\r\n') + 4)
     .replace(/=\r?\n/g, '')
     .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
@@ -129,8 +129,15 @@ test('a person asks for their data through the privacy centre and downloads it',
     assert.equal(status, 'completed');
     assert.match(await personPage.locator('#status').innerText(), /download/i);
 
-    // The emailed link downloads the package.
-    const link = lastMail(server.data).match(/http:\/\/\S+\/requests\/download\?token=pcd_\S+/)[0];
+    // The emailed link downloads the package (the message follows the completion at once).
+    const pattern = /http:\/\/\S+\/requests\/download\?token=pcd_\S+/;
+    let found = null;
+    for (let i = 0; i < 50 && !found; i++) {
+      found = lastMail(server.data).match(pattern);
+      if (!found) await personPage.waitForTimeout(200);
+    }
+    assert.ok(found, 'the download link was emailed');
+    const link = found[0];
     const download = await personPage.request.get(link);
     assert.equal(download.status(), 200);
     assert.equal(download.headers()['content-type'], 'application/zip');

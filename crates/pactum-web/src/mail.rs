@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Why an email could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum MailError {
     },
     /// Writing the message file failed.
     #[error("cannot write the message into the outbox")]
-    File(#[source] lettre::transport::file::Error),
+    File(#[source] std::io::Error),
     /// The SMTP URL is not valid or the server refused the message.
     #[error("SMTP delivery failed")]
     Smtp(#[source] lettre::transport::smtp::Error),
@@ -45,10 +45,7 @@ pub enum MailError {
 /// Where mail goes.
 #[derive(Clone)]
 enum Transport {
-    Outbox {
-        dir: PathBuf,
-        transport: AsyncFileTransport<Tokio1Executor>,
-    },
+    Outbox { dir: PathBuf },
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -63,7 +60,7 @@ impl fmt::Debug for Mailer {
     // The SMTP transport holds credentials: show the kind only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.transport {
-            Transport::Outbox { dir, .. } => format!("outbox {}", dir.display()),
+            Transport::Outbox { dir } => format!("outbox {}", dir.display()),
             Transport::Smtp(_) => "smtp".to_owned(),
         };
         f.debug_struct("Mailer")
@@ -80,7 +77,8 @@ fn mailbox(address: &str) -> Result<Mailbox, MailError> {
 }
 
 impl Mailer {
-    /// Writes every message as `DIR/<uuid>.eml` (creating `DIR`).
+    /// Writes every message as an `.eml` file in `DIR` (creating it), named so that names sort in
+    /// the order the messages were written (time in nanoseconds, then a per-process sequence).
     pub fn outbox(dir: &Path, from: &str) -> Result<Mailer, MailError> {
         std::fs::create_dir_all(dir).map_err(|source| MailError::Outbox {
             path: dir.to_owned(),
@@ -90,7 +88,6 @@ impl Mailer {
             from: mailbox(from)?,
             transport: Transport::Outbox {
                 dir: dir.to_owned(),
-                transport: AsyncFileTransport::new(dir),
             },
         })
     }
@@ -111,7 +108,7 @@ impl Mailer {
     /// The outbox directory, when messages go to files.
     pub fn outbox_dir(&self) -> Option<&Path> {
         match &self.transport {
-            Transport::Outbox { dir, .. } => Some(dir),
+            Transport::Outbox { dir } => Some(dir),
             Transport::Smtp(_) => None,
         }
     }
@@ -130,10 +127,8 @@ impl Mailer {
             .body(body)
             .map_err(MailError::Build)?;
         match &self.transport {
-            Transport::Outbox { transport, .. } => transport
-                .send(message)
+            Transport::Outbox { dir } => write_outbox(dir, &message.formatted())
                 .await
-                .map(drop)
                 .map_err(MailError::File),
             Transport::Smtp(transport) => transport
                 .send(message)
@@ -142,6 +137,22 @@ impl Mailer {
                 .map_err(MailError::Smtp),
         }
     }
+}
+
+/// Orders the messages one process writes within the same nanosecond.
+static OUTBOX_SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes one message into the outbox `dir` under a name that sorts by writing order, atomically
+/// (a temporary file renamed), so a reader never sees half a message.
+async fn write_outbox(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seq = OUTBOX_SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{nanos:020}-{:05}-{seq:06}", std::process::id());
+    let temp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&temp, bytes).await?;
+    tokio::fs::rename(&temp, dir.join(format!("{name}.eml"))).await
 }
 
 /// One message read back from an outbox (see [`read_outbox`]).
@@ -160,17 +171,17 @@ pub struct OutboxMessage {
 /// Reads every message in an outbox directory, oldest first: for development (what would have
 /// been sent) and tests (the code a person received).
 pub fn read_outbox(dir: &Path) -> std::io::Result<Vec<OutboxMessage>> {
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
+        let path = entry?.path();
         if path.extension().is_some_and(|e| e == "eml") {
-            files.push((entry.metadata()?.modified()?, path));
+            files.push(path);
         }
     }
+    // The names sort in writing order (see `Mailer::outbox`).
     files.sort();
     let mut messages = Vec::with_capacity(files.len());
-    for (_, path) in files {
+    for path in files {
         let raw = std::fs::read_to_string(&path)?;
         let (head, body) = raw
             .split_once("\r\n\r\n")
