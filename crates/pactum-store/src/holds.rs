@@ -45,8 +45,8 @@ pub const MAX_HOLD_REASON_CHARS: usize = 2000;
 /// Most entries in a hold's scope.
 pub const MAX_SCOPE_ENTRIES: usize = 100;
 
-/// Longest scope entry, in bytes.
-const MAX_SCOPE_ENTRY_BYTES: usize = 200;
+/// Longest scope entry, in characters.
+const MAX_SCOPE_ENTRY_CHARS: usize = 200;
 
 /// A hold to place.
 #[derive(Clone, PartialEq, Eq)]
@@ -219,7 +219,7 @@ fn corrupt(table: &'static str, id: i64, what: &str) -> StoreError {
 fn valid_scope_entry(entry: &str) -> bool {
     let parts: Vec<&str> = entry.split('.').collect();
     !entry.is_empty()
-        && entry.len() <= MAX_SCOPE_ENTRY_BYTES
+        && entry.chars().count() <= MAX_SCOPE_ENTRY_CHARS
         && parts.len() <= 2
         && parts.iter().all(|p| !p.is_empty())
         && entry.chars().all(|c| !c.is_control() && !c.is_whitespace())

@@ -62,6 +62,11 @@ use crate::{Backend, Store, Tx, with_pool, with_tx};
 /// `{"request_id": ID}` and its idempotency key `request.execute:ID`.
 pub const REQUEST_EXECUTE_JOB: &str = "request.execute";
 
+/// The job kind that tells the person their request is done (with a fresh download link when it
+/// has a package); payload `{"request_id": ID}`. Enqueued with the completion, so that a mail
+/// server that is down delays the message instead of losing it.
+pub const REQUEST_TELL_JOB: &str = "request.tell";
+
 /// What every public request id starts with.
 pub const PUBLIC_ID_PREFIX: &str = "dsr_";
 
@@ -1088,6 +1093,11 @@ async fn complete_inner(
             "package_expires_at": package_expires_at.map(Timestamp::as_millis),
         }));
     append_in(&mut tx.tx, now, &entry).await?;
+    if !opt_out_only && request.identity_kind == "email" {
+        let job = NewJob::new(REQUEST_TELL_JOB, json!({ "request_id": id }))
+            .with_key(&format!("{REQUEST_TELL_JOB}:{id}"));
+        tx.enqueue(&job).await?;
+    }
     request.status = RequestStatus::Completed;
     request.completed_at = Some(now);
     request.outcome = Some(completion.outcome.clone());
@@ -1550,6 +1560,47 @@ impl Store {
         request.decided_by_actor = Some(decided_by);
         request.decision_reason = reason;
         Ok(request)
+    }
+
+    /// A fresh download token for completed request `id`'s package, replacing the one before (so
+    /// only the newest link works), or `None` when it has no package or it expired or was purged.
+    /// Appends `request.download_link` (ids only).
+    #[tracing::instrument(skip_all, fields(request = id))]
+    pub async fn reissue_download_token(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let now = self.now();
+        let token = random_token(DOWNLOAD_TOKEN_PREFIX, TOKEN_BYTES)?;
+        let updated = with_tx!(&mut tx, conn => {
+            sqlx::query(
+                "UPDATE request_packages SET token_hash = $1 \
+                 WHERE request_id = $2 AND purged_at IS NULL AND expires_at > $3",
+            )
+            .bind(sha256_hex(&token))
+            .bind(id)
+            .bind(now.as_millis())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        if updated == 0 {
+            return Ok(None);
+        }
+        append_in(
+            &mut tx,
+            now,
+            &NewEntry::new(
+                *actor,
+                "request.download_link",
+                Some(Target::new("request", id)),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(token))
     }
 
     /// Completes an approved request (or a verified opt-out, which needs no decision): stores the

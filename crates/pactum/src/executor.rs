@@ -291,11 +291,9 @@ impl Executor {
             .await
             .map_err(|e| e.to_string())?;
         self.enqueue_notifications(&request).await?;
-        // Completion is committed: a mail failure is logged, not retried (the status page says
-        // the request is done; a retry could not re-issue the download link).
-        if let Err(err) = self.tell(&request, token.as_deref()).await {
-            tracing::error!(request = id, error = %err, "cannot email the person that their request is done");
-        }
+        // The person is told by the `request.tell` job the completion enqueued (with a fresh
+        // download link): a mail server that is down delays the message, never loses it.
+        drop(token);
         tracing::info!(
             request = id,
             kind = request.kind.as_str(),
@@ -550,6 +548,36 @@ impl Executor {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// Runs one `request.tell` job: emails the person that their request is done, with a fresh
+    /// download link when it has a package (each attempt issues a new one, so only the newest
+    /// link works: a retry after a mail that did go out leaves the person one working link). A
+    /// mail failure fails the job, which is retried with backoff.
+    pub async fn run_tell(&self, job: &ClaimedJob) -> Result<(), String> {
+        let id = job
+            .payload
+            .get("request_id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| "the job names no request_id".to_owned())?;
+        let request = self
+            .store
+            .request(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("request {id} does not exist"))?;
+        if request.status != RequestStatus::Completed || self.mailer.is_none() {
+            return Ok(());
+        }
+        let token = if request.package_expires_at.is_some() {
+            self.store
+                .reissue_download_token(&Actor::System, id)
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            None
+        };
+        self.tell(&request, token.as_deref()).await
     }
 
     async fn tell(&self, request: &Request, token: Option<&str>) -> Result<(), String> {

@@ -82,8 +82,7 @@ fn a_legal_hold_keeps_invoices_through_an_erasure_and_its_release_erases_them() 
         ("Content-Type", "application/json"),
     ];
     let body = serde_json::json!({
-        "identity_kind": "email",
-        "identity": "Alex.Morgan@Example.com",
+        "identity": {"email": "Alex.Morgan@Example.com"},
         "scope": ["web_db.invoices"],
         "reason": REASON,
     })

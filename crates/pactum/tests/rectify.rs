@@ -39,7 +39,7 @@ fn a_person_corrects_their_name_through_the_privacy_api() {
     let before = block_on(portal_users(&web_db));
     assert!(before.iter().any(|(email, _)| email == PERSON));
 
-    // An attribute the map does not let people correct is refused, with what it does offer.
+    // An attribute the map does not let people correct is not offered (404), with what it does offer.
     let json = [("Content-Type", "application/json")];
     let refused = serde_json::json!({
         "type": "rectification", "regime": "gdpr", "email": PERSON,
@@ -52,7 +52,7 @@ fn a_person_corrects_their_name_through_the_privacy_api() {
         &json,
         &refused.to_string(),
     );
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 404, "not offered, like a request type: {body}");
     assert!(
         body.contains("name"),
         "the offered attributes are named: {body}"

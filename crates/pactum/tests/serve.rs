@@ -7,7 +7,7 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
-use common::{Server, get, get_bytes, json_of, last_mail, run_request, send};
+use common::{Server, get, get_bytes, json_of, run_request, send};
 
 #[test]
 fn demo_server_serves_the_notice_and_api_then_shuts_down_gracefully() {
@@ -239,7 +239,7 @@ fn demo_requests_run_end_to_end() {
     );
     assert_eq!(access["outcome"]["collections"]["web_db.portal_users"], 1);
     // The download link arrives by email and works once the request is done.
-    let (_, links) = last_mail(data.path(), "alex.morgan@example.com");
+    let links = common::done_mail_links(data.path(), "alex.morgan@example.com");
     let link = links
         .iter()
         .find(|l| l.contains("/requests/download?token=pcd_"))

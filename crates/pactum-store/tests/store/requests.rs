@@ -9,9 +9,9 @@ use pactum_store::audit::Actor;
 use pactum_store::clock::{Clock, ManualClock};
 use pactum_store::error::StoreError;
 use pactum_store::requests::{
-    Channel, Completion, Deadline, Decision, Download, NewRequest, REQUEST_EXECUTE_JOB, RateLimits,
-    Request, RequestKind, RequestListing, RequestStatus, SubjectFlag, VerificationSecrets,
-    VerifyOutcome,
+    Channel, Completion, Deadline, Decision, Download, NewRequest, REQUEST_EXECUTE_JOB,
+    REQUEST_TELL_JOB, RateLimits, Request, RequestKind, RequestListing, RequestStatus, SubjectFlag,
+    VerificationSecrets, VerifyOutcome,
 };
 use serde_json::json;
 
@@ -554,9 +554,35 @@ both! {
         assert_eq!(downloads[0].target_id, Some(request.id.to_string()));
         assert_eq!(downloads[0].actor, "subject");
 
+        // The completion enqueued the job that tells the person, once.
+        let tell: Vec<_> = store
+            .jobs(0, 100)
+            .await
+            .expect("jobs")
+            .into_iter()
+            .filter(|j| j.kind == REQUEST_TELL_JOB)
+            .collect();
+        assert_eq!(tell.len(), 1);
+        assert_eq!(tell[0].payload["request_id"].as_i64(), Some(request.id));
+        // The job mails a fresh link: the one before stops working, the new one works.
+        let fresh = store
+            .reissue_download_token(&Actor::System, request.id)
+            .await
+            .expect("reissues")
+            .expect("a package to link to");
+        assert_ne!(fresh, token);
+        assert_eq!(store.download_package(&token).await.expect("runs"), Download::Unknown);
+        assert!(matches!(store.download_package(&fresh).await.expect("runs"), Download::Ready(_)));
+        let token = fresh;
+
         assert_eq!(store.purge_expired_packages().await.expect("purges"), 0, "not expired yet");
         clock.advance(lifetime);
         assert_eq!(store.download_package(&token).await.expect("runs"), Download::Expired);
+        assert_eq!(
+            store.reissue_download_token(&Actor::System, request.id).await.expect("runs"),
+            None,
+            "no link to an expired package"
+        );
         assert_eq!(store.purge_expired_packages().await.expect("purges"), 1);
         assert_eq!(store.purge_expired_packages().await.expect("purges"), 0);
         assert_eq!(store.download_package(&token).await.expect("runs"), Download::Expired);

@@ -13,7 +13,7 @@ use pactum_mapfile::report;
 
 use pactum_store::holds::DEFERRED_ERASURE_JOB;
 use pactum_store::jobs::{ClaimedJob, NewSchedule, Worker, WorkerConfig};
-use pactum_store::requests::REQUEST_EXECUTE_JOB;
+use pactum_store::requests::{REQUEST_EXECUTE_JOB, REQUEST_TELL_JOB};
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::DemoDatastores;
@@ -524,6 +524,7 @@ async fn start_background_work(
     let mut config = WorkerConfig::new(&[
         HOUSEKEEPING,
         REQUEST_EXECUTE_JOB,
+        REQUEST_TELL_JOB,
         DEFERRED_ERASURE_JOB,
         crate::notify::NOTIFY_JOB,
     ]);
@@ -542,6 +543,7 @@ async fn start_background_work(
                     async move {
                         match job.kind.as_str() {
                             REQUEST_EXECUTE_JOB => executor.run(&job).await,
+                            REQUEST_TELL_JOB => executor.run_tell(&job).await,
                             DEFERRED_ERASURE_JOB => executor.run_deferred(&job).await,
                             crate::notify::NOTIFY_JOB => notifier.run(&job).await,
                             HOUSEKEEPING => housekeeping(&store, &job).await,

@@ -320,10 +320,31 @@ pub fn officer_token(data: &Path) -> String {
 
 /// The download link in the newest message to `to`, as a path on the server at `addr`.
 pub fn download_path(data: &Path, to: &str, addr: &str) -> String {
-    let (_, links) = last_mail(data, to);
-    let link = links
-        .iter()
+    let link = done_mail_links(data, to)
+        .into_iter()
         .find(|l| l.contains("/requests/download?token=pcd_"))
-        .unwrap_or_else(|| panic!("no download link in {links:?}"));
+        .expect("a download link");
     link.split_once(addr).expect("our address").1.to_owned()
+}
+
+/// The links in the "request is done" message to `to`, waiting up to 10 s for it: the server's
+/// `request.tell` job sends it just after the request completes.
+pub fn done_mail_links(data: &Path, to: &str) -> Vec<String> {
+    for _ in 0..100 {
+        let messages = pactum_web::mail::read_outbox(&data.join("outbox")).unwrap_or_default();
+        if let Some(message) = messages
+            .iter()
+            .rev()
+            .find(|m| m.to == to && m.subject.contains("is done"))
+        {
+            return message
+                .body
+                .split_whitespace()
+                .filter(|w| w.starts_with("http://"))
+                .map(str::to_owned)
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no \"done\" message to {to} within 10 s");
 }
