@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use pactum_store::error::StoreError;
 use pactum_store::holds::{Hold, MAX_HOLD_REASON_CHARS, MAX_SCOPE_ENTRIES, NewHold};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +22,7 @@ use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::problem::Problem;
+use crate::requests_api::AdminIdentity;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,29 +30,41 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(release_hold))
 }
 
-/// The kind of identity a hold is placed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum IdentityKind {
-    Email,
-    Phone,
+/// The pattern of a scope entry: `datastore` or `datastore.collection`, no spaces or control
+/// characters.
+const SCOPE_PATTERN: &str = "^[^.\\s\\x00-\\x1f\\x7f-\\x9f]+(\\.[^.\\s\\x00-\\x1f\\x7f-\\x9f]+)?$";
+
+/// A hold's scope: at most 100 `datastore` or `datastore.collection` keys of the data map.
+fn scope_schema() -> Schema {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(SCOPE_PATTERN))
+                .min_length(Some(1))
+                .max_length(Some(200)),
+        )
+        .max_items(Some(MAX_SCOPE_ENTRIES))
+        .description(Some(
+            "`datastore` or `datastore.collection` keys of the data map (others: 404); empty holds every datastore",
+        ))
+        .examples([json!(["web_db.invoices"])])
+        .into()
 }
 
 /// A hold to place.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewHoldBody {
-    /// `email` or `phone`.
-    identity_kind: IdentityKind,
-    /// The address or number (normalised, then kept only as a hash).
-    #[schema(example = "person@example.com", max_length = 254)]
-    identity: String,
+    /// The person: `{"email": ...}` or `{"phone": ...}` (normalised, then kept only as a hash).
+    identity: AdminIdentity,
     /// `datastore` or `datastore.collection` keys from the data map; empty holds every datastore.
     #[serde(default)]
-    #[schema(example = json!(["web_db.invoices"]), max_items = 100)]
+    #[schema(schema_with = scope_schema)]
     scope: Vec<String>,
     /// Why: shown to the person whose erasure the hold defers, never written to the audit log.
-    #[schema(min_length = 1, max_length = 2000)]
+    /// 1 to 2000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     reason: String,
 }
 
@@ -116,7 +131,8 @@ fn api_error(err: StoreError) -> ApiError {
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid identity, scope entry or reason", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A scope entry names no datastore or collection of the data map", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn place_hold(
@@ -138,13 +154,20 @@ async fn place_hold(
             "a hold's scope has at most 100 entries".to_owned(),
         ));
     }
+    // A hold on a datastore the map does not have would hold nothing, silently.
+    let known = &state.site.requests.collections;
+    if body.scope.iter().any(|s| !known.contains(s)) {
+        return Err(ApiError::NotFound(
+            "datastore or collection in the data map",
+        ));
+    }
+    let (identity_kind, identity_value) = match body.identity {
+        AdminIdentity::Email { email } => ("email", email),
+        AdminIdentity::Phone { phone } => ("phone", phone),
+    };
     let new = NewHold {
-        identity_kind: match body.identity_kind {
-            IdentityKind::Email => "email",
-            IdentityKind::Phone => "phone",
-        }
-        .to_owned(),
-        identity_value: body.identity,
+        identity_kind: identity_kind.to_owned(),
+        identity_value,
         scope: body.scope,
         reason: body.reason,
     };

@@ -239,7 +239,9 @@ async fn create(
         Err(err) => {
             // On the form, an unoffered choice is a form error like any other.
             let status = match err {
-                IntakeError::NotOffered(..) => StatusCode::UNPROCESSABLE_ENTITY,
+                IntakeError::NotOffered(..) | IntakeError::BadCorrection(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
                 _ => intake_status(&err),
             };
             let mut response = form_page(
@@ -265,7 +267,8 @@ pub(crate) fn intake_status(err: &IntakeError) -> StatusCode {
         IntakeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         IntakeError::NoMailer | IntakeError::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
         IntakeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        IntakeError::NotOffered(..) => StatusCode::NOT_FOUND,
+        // An attribute the map does not let people correct is not offered, like a request type.
+        IntakeError::NotOffered(..) | IntakeError::BadCorrection(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

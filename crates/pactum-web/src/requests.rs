@@ -36,6 +36,8 @@ pub struct RequestPolicy {
     /// What a rectification may correct: the map's `rectify` attributes (`name`,
     /// `postal_address`), offered on the form.
     pub rectifiable: Vec<String>,
+    /// The map's `datastore` and `datastore.collection` keys: what a legal hold may cover.
+    pub collections: Vec<String>,
 }
 
 /// The request type that exercises `right`, if it is one a person asks for (the right to complain
@@ -83,6 +85,7 @@ impl RequestPolicy {
             promised_days,
             appeal: rights.appeal.clone(),
             rectifiable: Vec::new(),
+            collections: Vec::new(),
         }
     }
 
@@ -95,6 +98,14 @@ impl RequestPolicy {
             .map(RequestPolicy::from_rights)
             .unwrap_or_default();
         policy.rectifiable = map.rectifiable().into_iter().map(str::to_owned).collect();
+        policy.collections = map
+            .datastores
+            .iter()
+            .flat_map(|(ds, d)| {
+                std::iter::once(ds.clone())
+                    .chain(d.collections.keys().map(move |c| format!("{ds}.{c}")))
+            })
+            .collect();
         policy
     }
 
@@ -427,9 +438,28 @@ fn corrections(
     kind: RequestKind,
     asked: BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, IntakeError> {
+    // The shape first (what the API schema says), blank values included; the names are checked
+    // against what the map offers below.
+    let well_formed = asked.len() <= pactum_store::requests::MAX_CORRECTIONS
+        && asked
+            .values()
+            .all(|value| value.chars().count() <= pactum_store::requests::MAX_CORRECTION_CHARS);
+    if !well_formed {
+        return Err(IntakeError::Invalid(
+            "corrections are at most 20, each value at most 500 characters",
+        ));
+    }
+    // A corrected name or address is one line: control characters (a pasted line break) become
+    // spaces.
     let asked: BTreeMap<String, String> = asked
         .into_iter()
-        .map(|(k, v)| (k, v.trim().to_owned()))
+        .map(|(k, v)| {
+            let line: String = v
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            (k, line.trim().to_owned())
+        })
         .filter(|(_, v)| !v.is_empty())
         .collect();
     if asked.is_empty() {
@@ -441,6 +471,7 @@ fn corrections(
         ));
     }
     if let Some(unknown) = asked.keys().find(|k| !policy.rectifiable.contains(k)) {
+        let unknown: String = unknown.chars().take(40).collect();
         return Err(IntakeError::BadCorrection(format!(
             "`{unknown}` is not something this organisation's systems let people correct; use the details instead{}",
             if policy.rectifiable.is_empty() {

@@ -120,9 +120,9 @@ pub(crate) struct NewPublicRequest {
     #[schema(max_length = 4000)]
     details: Option<String>,
     /// For a rectification (`rectification`, `correct`): the right values, by attribute (those the
-    /// organisation's data map lets people correct, e.g. `name`); each 1 to 500 characters.
+    /// organisation's data map lets people correct, e.g. `name`); each at most 500 characters.
     #[serde(default)]
-    #[schema(example = json!({"name": "Alex Morgan-Smith"}))]
+    #[schema(schema_with = corrections_schema)]
     corrections: std::collections::BTreeMap<String, String>,
 }
 
@@ -197,7 +197,7 @@ fn intake_problem(err: IntakeError) -> Response {
         (status = 202, description = "Received; confirm it with the emailed code", body = PublicStatus),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The organisation does not take this type under this law", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The organisation does not take this type under this law, or does not let people correct an attribute given (or corrections come with another type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this address or from this client", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = String, description = "Seconds to wait"))),
@@ -526,9 +526,6 @@ pub(crate) struct NewAdminRequest {
     /// Free text, at most 4000 characters.
     #[schema(max_length = 4000)]
     details: Option<String>,
-    /// For a rectification: the right values, by attribute (see the public request).
-    #[serde(default)]
-    corrections: std::collections::BTreeMap<String, String>,
 }
 
 /// An email address (ASCII, as for the public API) or a phone number (7 to 15 digits, an
@@ -549,6 +546,25 @@ fn string(pattern: Option<&str>, min: Option<usize>, max: usize, description: &s
         .min_length(min)
         .max_length(Some(max))
         .description(Some(description))
+        .into()
+}
+
+/// A rectification's corrections: at most 20 attributes to values of at most 500 characters. Which attributes the organisation offers depends on
+/// its data map: another one is answered 404, like a request type it does not offer.
+fn corrections_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "For a rectification (`rectification`, `correct`): the right values, by attribute \
+             (one the organisation's data map lets people correct, e.g. `name`; others: 404)",
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(string(
+            None,
+            None,
+            500,
+            "The right value (control characters become spaces; blank: ignored)",
+        )))))
+        .max_properties(Some(20))
         .into()
 }
 
@@ -619,7 +635,7 @@ impl ToSchema for AdminIdentity {}
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The organisation does not take this type under this law", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The organisation does not take this type under this law, or does not let people correct an attribute given (or corrections come with another type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A body the schema refuses", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this identity", body = Problem, content_type = "application/problem+json"),
     )
@@ -647,7 +663,8 @@ async fn admin_create(
         identity_kind: identity_kind.to_owned(),
         identity_value,
         details: body.details,
-        corrections: body.corrections,
+        // Taken on someone's behalf, a correction is described in the details and done by hand.
+        corrections: Default::default(),
     };
     match submit(&state, &principal.actor, Channel::Admin, intake, None).await {
         Ok((request, _)) => {
