@@ -68,6 +68,15 @@ impl std::fmt::Debug for Executor {
     }
 }
 
+/// Where the progress of a checkpointed plan is recorded.
+#[derive(Debug, Clone, Copy)]
+enum Progress {
+    /// A request's plan (by request id).
+    Request(i64),
+    /// A deferred erasure (by its id).
+    Deferred(i64),
+}
+
 /// The task key of work the privacy team does on the request itself (no datastore).
 const PRIVACY_TEAM: &str = "privacy_team";
 
@@ -369,24 +378,55 @@ impl Executor {
                 })?;
             erased.extend(done);
         }
+        let applied = self
+            .apply_remaining(
+                &mut connections,
+                &plan,
+                &checkpoint.done,
+                Progress::Request(id),
+            )
+            .await
+            .map_err(|failed| {
+                format!(
+                    "changes rolled back in {failed}; the datastores done stay done, and the retry resumes from the stored plan"
+                )
+            })?;
+        erased.extend(applied);
+        Ok((plan.result(erased, Vec::new()), plan))
+    }
+
+    /// Applies the datastores of `plan` not in `done`, each in its own transaction, and records
+    /// each one applied at `progress` (with its counts) before the next. A datastore found with
+    /// every change already in effect (a run that died after its commit, before its record)
+    /// counts as applied with its planned counts. Returns what was applied, or the failed
+    /// datastores with their errors (the others applied stay recorded).
+    async fn apply_remaining(
+        &self,
+        connections: &mut pactum_requests::Connections,
+        plan: &ErasurePlan,
+        done: &BTreeMap<String, serde_json::Value>,
+        progress: Progress,
+    ) -> Result<BTreeMap<String, Erased>, String> {
+        let url_of = |key: &str| (self.url_of)(key);
+        let mut applied: BTreeMap<String, Erased> = BTreeMap::new();
         let mut failed: Vec<String> = Vec::new();
         for datastore in plan.datastore_keys() {
-            if checkpoint.done.contains_key(datastore) {
+            if done.contains_key(datastore) {
                 continue;
             }
-            let done = match pactum_requests::apply_datastore(
-                &mut connections,
+            let result = match pactum_requests::apply_datastore(
+                connections,
                 &self.map,
-                &plan,
+                plan,
                 datastore,
                 &url_of,
             )
             .await
             {
-                Ok(done) => done,
+                Ok(result) => result,
                 Err(RequestError::AlreadyApplied { .. }) => {
                     tracing::warn!(
-                        request = id,
+                        ?progress,
                         datastore,
                         "changes already in effect: a previous run committed them but stopped before recording it"
                     );
@@ -397,20 +437,27 @@ impl Executor {
                     continue;
                 }
             };
-            let value = serde_json::to_value(&done).map_err(|e| e.to_string())?;
-            self.store
-                .mark_datastore_done(&Actor::System, id, datastore, &value)
-                .await
-                .map_err(|e| e.to_string())?;
-            erased.extend(done);
+            let value = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+            match progress {
+                Progress::Request(id) => {
+                    self.store
+                        .mark_datastore_done(&Actor::System, id, datastore, &value)
+                        .await
+                }
+                Progress::Deferred(id) => {
+                    self.store
+                        .mark_deferred_datastore_done(&Actor::System, id, datastore, &value)
+                        .await
+                }
+            }
+            .map_err(|e| e.to_string())?;
+            applied.extend(result);
         }
-        if !failed.is_empty() {
-            return Err(format!(
-                "changes rolled back in {}; the datastores done stay done, and the retry resumes from the stored plan",
-                failed.join("; ")
-            ));
+        if failed.is_empty() {
+            Ok(applied)
+        } else {
+            Err(failed.join("; "))
         }
-        Ok((plan.result(erased, Vec::new()), plan))
     }
 
     /// Plans the erasure of the person's records, with the legal holds standing on them.
@@ -483,41 +530,14 @@ impl Executor {
         let part: DeferredPlan = serde_json::from_value(stored)
             .map_err(|e| format!("deferred erasure {id}'s plan cannot be read: {e}"))?;
         let plan = part.to_plan();
-        let url_of = |key: &str| (self.url_of)(key);
         let mut connections = self.connections.lock().await;
-        let mut failed: Vec<String> = Vec::new();
-        for datastore in plan.datastore_keys() {
-            if deferral.done.contains_key(datastore) {
-                continue;
-            }
-            let done = match pactum_requests::apply_datastore(
-                &mut connections,
-                &self.map,
-                &plan,
-                datastore,
-                &url_of,
-            )
+        self.apply_remaining(&mut connections, &plan, &deferral.done, Progress::Deferred(id))
             .await
-            {
-                Ok(done) => done,
-                Err(RequestError::AlreadyApplied { .. }) => plan.planned(datastore),
-                Err(e) => {
-                    failed.push(format!("{datastore}: {}", error_chain(&e)));
-                    continue;
-                }
-            };
-            let value = serde_json::to_value(&done).map_err(|e| e.to_string())?;
-            self.store
-                .mark_deferred_datastore_done(&Actor::System, id, datastore, &value)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        if !failed.is_empty() {
-            return Err(format!(
-                "deferred erasure rolled back in {}; the retry resumes with the datastores left",
-                failed.join("; ")
-            ));
-        }
+            .map_err(|failed| {
+                format!(
+                    "deferred erasure rolled back in {failed}; the retry resumes with the datastores left"
+                )
+            })?;
         self.store
             .finish_deferred(&Actor::System, id)
             .await
