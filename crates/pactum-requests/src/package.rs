@@ -1,9 +1,14 @@
-//! The access package a person downloads: a ZIP with, per collection, the records as JSON and as
-//! CSV, and a readable HTML summary that opens in any browser.
+//! The packages a person downloads. Access: a ZIP with, per collection, the records as JSON and
+//! as CSV, and a readable HTML summary that opens in any browser. Portability (GDPR Art. 20): a
+//! ZIP with one structured JSON file of the data the person provided or that their use of the
+//! service produced, without what was inferred about them and without credentials.
 
 use std::io::{Cursor, Write};
 
 use zip::write::SimpleFileOptions;
+
+use pactum_domain::catalog::Catalog;
+use pactum_domain::model::DataMap;
 
 use crate::AccessResult;
 
@@ -136,12 +141,136 @@ fn summary_html(result: &AccessResult, organisation: &str) -> String {
     )
 }
 
+/// Whether a field belongs in a portability export. Art. 20 covers data the person provided,
+/// including what their use of the service records (the WP29 guidelines), not what was inferred or
+/// derived about them (a field whose every category is an inference, CCPA category K, such as
+/// `user.demographic.profile`); credentials (`user.authorization.*`) are left out too: they are of
+/// no use elsewhere and a risk in a file.
+fn portable(catalog: &Catalog<'_>, field: &pactum_domain::model::Field) -> bool {
+    let credential = field
+        .categories
+        .iter()
+        .any(|c| c == "user.authorization" || c.starts_with("user.authorization."));
+    let inferred = !field.categories.is_empty()
+        && field
+            .categories
+            .iter()
+            .all(|c| catalog.traits(c).ccpa.contains(&'K'));
+    !credential && !inferred
+}
+
+/// Builds the portability ZIP: `portability.json`, one structured, machine-readable document:
+/// `{"format", "organisation", "records": {"datastore.collection": [{field: value}]}}`, with the
+/// fields [`portable`] keeps (collections with none left out).
+pub fn portability_package(
+    result: &AccessResult,
+    map: &DataMap,
+    organisation: &str,
+) -> Result<Vec<u8>, PackageError> {
+    let catalog = Catalog::new(map);
+    let mut records = serde_json::Map::new();
+    for (name, found) in &result.records {
+        let collection = name
+            .split_once('.')
+            .and_then(|(ds, coll)| map.datastores.get(ds)?.collections.get(coll));
+        let keep: Vec<usize> = found
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                collection
+                    .and_then(|c| c.fields.get(f.as_str()))
+                    .is_none_or(|def| portable(&catalog, def))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if keep.is_empty() {
+            continue;
+        }
+        let rows: Vec<serde_json::Value> = found
+            .rows
+            .iter()
+            .map(|row| {
+                keep.iter()
+                    .map(|&i| {
+                        (
+                            found.fields[i].clone(),
+                            row.get(i)
+                                .cloned()
+                                .flatten()
+                                .map_or(serde_json::Value::Null, serde_json::Value::String),
+                        )
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            })
+            .collect();
+        records.insert(name.clone(), rows.into());
+    }
+    let document = serde_json::json!({
+        "format": "pactum-portability/1",
+        "organisation": organisation,
+        "records": records,
+    });
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("portability.json", options)?;
+    zip.write_all(serde_json::to_string_pretty(&document)?.as_bytes())?;
+    Ok(zip.finish()?.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read;
 
     use super::*;
     use crate::Records;
+
+    #[test]
+    fn portability_keeps_what_was_provided_and_leaves_out_inferences_and_credentials() {
+        let loaded = users_map();
+        let mut result = AccessResult::default();
+        result.records.insert(
+            "app.users".into(),
+            Records {
+                fields: vec![
+                    "id".into(),
+                    "email".into(),
+                    "password_hash".into(),
+                    "segment".into(),
+                    "last_login_ip".into(),
+                ],
+                rows: vec![vec![
+                    Some("7".into()),
+                    Some("ada@example.com".into()),
+                    Some("$argon2id$...".into()),
+                    Some("likely to churn".into()),
+                    None,
+                ]],
+            },
+        );
+        let bytes = portability_package(&result, &loaded, "Example").expect("package");
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
+        assert_eq!(archive.len(), 1);
+        let mut text = String::new();
+        archive
+            .by_name("portability.json")
+            .expect("the document")
+            .read_to_string(&mut text)
+            .expect("utf-8");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(json["format"], "pactum-portability/1");
+        assert_eq!(
+            json["records"]["app.users"],
+            serde_json::json!([{"id": "7", "email": "ada@example.com", "last_login_ip": null}])
+        );
+    }
+
+    /// A map with a users table: an id, an email, a password hash, an inferred segment and an IP.
+    fn users_map() -> DataMap {
+        let text = "datastores:\n  app:\n    kind: sqlite\n    connection_env: APP_URL\n    collections:\n      users:\n        fields:\n          id: {primary_key: true}\n          email: {categories: [user.contact.email]}\n          password_hash: {categories: [user.authorization.password]}\n          segment: {categories: [user.demographic.profile]}\n          last_login_ip: {categories: [user.device.ip_address]}\n";
+        pactum_mapfile::load_str("map.yml", text).map
+    }
 
     #[test]
     fn package_holds_json_csv_and_an_escaped_summary() {

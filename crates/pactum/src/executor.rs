@@ -171,8 +171,16 @@ impl Executor {
                     pactum_requests::access_with(&mut connections, &self.map, &identities, &url_of)
                         .await
                         .map_err(|e| e.to_string())?;
-                let package = pactum_requests::package::access_package(&result, &self.organisation)
-                    .map_err(|e| format!("cannot build the package: {e}"))?;
+                let package = if request.kind == RequestKind::Portability {
+                    pactum_requests::package::portability_package(
+                        &result,
+                        &self.map,
+                        &self.organisation,
+                    )
+                } else {
+                    pactum_requests::package::access_package(&result, &self.organisation)
+                }
+                .map_err(|e| format!("cannot build the package: {e}"))?;
                 let outcome = json!({
                     "records": result.record_count(),
                     "collections": result.records.iter().map(|(c, r)| (c.clone(), r.rows.len())).collect::<std::collections::BTreeMap<_, _>>(),

@@ -449,7 +449,7 @@ fn the_server_carries_out_requests_across_postgres_mariadb_and_redis() {
         (&Value::from(1), &Value::from(2), &Value::from(1)),
         "{access:#}"
     );
-    let path = common::download_path(data.path(), person, &server.addr);
+    let path = common::download_path(data.path(), &access, &server.addr);
     let (status, bytes) = common::get_bytes(&server.addr, &path);
     assert_eq!(status, 200);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");

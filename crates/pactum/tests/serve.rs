@@ -239,7 +239,7 @@ fn demo_requests_run_end_to_end() {
     );
     assert_eq!(access["outcome"]["collections"]["web_db.portal_users"], 1);
     // The download link arrives by email and works once the request is done.
-    let links = common::done_mail_links(data.path(), "alex.morgan@example.com");
+    let links = common::done_mail_links(data.path(), &access);
     let link = links
         .iter()
         .find(|l| l.contains("/requests/download?token=pcd_"))
@@ -254,6 +254,25 @@ fn demo_requests_run_end_to_end() {
         .read_to_string(&mut users)
         .expect("utf-8");
     assert!(users.contains("alex.morgan@example.com"), "{users}");
+
+    // Portability: one structured JSON document, without credentials.
+    let portability = run_request(&server, data.path(), &token, "portability");
+    let path = common::download_path(data.path(), &portability, &server.addr);
+    let (status, bytes) = get_bytes(&server.addr, &path);
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    assert_eq!(zip.len(), 1);
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("portability.json").expect("the document"),
+        &mut text,
+    )
+    .expect("UTF-8");
+    let portable: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        portable["records"]["web_db.portal_users"][0]["email"],
+        "alex.morgan@example.com"
+    );
 
     let erasure = run_request(&server, data.path(), &token, "erasure");
     assert!(

@@ -319,23 +319,24 @@ pub fn officer_token(data: &Path) -> String {
 }
 
 /// The download link in the newest message to `to`, as a path on the server at `addr`.
-pub fn download_path(data: &Path, to: &str, addr: &str) -> String {
-    let link = done_mail_links(data, to)
+pub fn download_path(data: &Path, request: &serde_json::Value, addr: &str) -> String {
+    let link = done_mail_links(data, request)
         .into_iter()
         .find(|l| l.contains("/requests/download?token=pcd_"))
         .expect("a download link");
     link.split_once(addr).expect("our address").1.to_owned()
 }
 
-/// The links in the "request is done" message to `to`, waiting up to 10 s for it: the server's
-/// `request.tell` job sends it just after the request completes.
-pub fn done_mail_links(data: &Path, to: &str) -> Vec<String> {
+/// The links in the "request is done" message about `request` (an admin view), waiting up to
+/// 10 s for it: the server's `request.tell` job sends it just after the request completes.
+pub fn done_mail_links(data: &Path, request: &serde_json::Value) -> Vec<String> {
+    let public_id = request["public_id"].as_str().expect("a public id");
     for _ in 0..100 {
         let messages = pactum_web::mail::read_outbox(&data.join("outbox")).unwrap_or_default();
         if let Some(message) = messages
             .iter()
             .rev()
-            .find(|m| m.to == to && m.subject.contains("is done"))
+            .find(|m| m.subject.contains("is done") && m.body.contains(public_id))
         {
             return message
                 .body
@@ -346,5 +347,5 @@ pub fn done_mail_links(data: &Path, to: &str) -> Vec<String> {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("no \"done\" message to {to} within 10 s");
+    panic!("no \"done\" message about {public_id} within 10 s");
 }
