@@ -84,6 +84,31 @@ pub struct Kept {
     /// themselves. Rows under a legal hold are erased when it is released (no date).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferred_until: Option<String>,
+    /// The fields kept, when the obligation covers only some of the record (a retention rule by
+    /// category): its other personal fields were erased now. Empty: the whole record was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// Which of a collection's personal fields a planned change sets.
+#[derive(Debug, Clone, Copy)]
+enum FieldSet<'a> {
+    /// Every personal field with an erasure strategy.
+    All,
+    /// All but these (kept by statutory retention, for now).
+    Except(&'a [String]),
+    /// Only these (kept until now).
+    Only(&'a [String]),
+}
+
+impl FieldSet<'_> {
+    fn includes(&self, field: &str) -> bool {
+        match self {
+            FieldSet::All => true,
+            FieldSet::Except(kept) => !kept.iter().any(|k| k == field),
+            FieldSet::Only(these) => these.iter().any(|k| k == field),
+        }
+    }
 }
 
 /// Everything an erasure did, by datastore and collection.
@@ -354,7 +379,8 @@ pub async fn plan_erasure(
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     // Rows held back, by (holds covering them, day their retention ends).
     type DeferKey = (Vec<i64>, Option<time::Date>);
-    type HeldRow = (CollectionRef, Vec<Option<String>>);
+    // A row held back, and the only fields to change later (`None`: the whole row's).
+    type HeldRow = (CollectionRef, Vec<Option<String>>, Option<Vec<String>>);
     let mut deferred_rows: BTreeMap<DeferKey, Vec<HeldRow>> = BTreeMap::new();
 
     for (coll_ref, found) in &rows {
@@ -385,6 +411,7 @@ pub async fn plan_erasure(
                 reason: "also referenced by records of other people".to_owned(),
                 until: None,
                 deferred_until: None,
+                fields: Vec::new(),
             });
         }
         // Legal holds covering this collection keep every row of it; statutory retention (a rule
@@ -402,10 +429,21 @@ pub async fn plan_erasure(
         let mut exempt_until: Option<time::Date> = None;
         let mut exempt_reasons: Vec<String> = Vec::new();
         let mut deferred_until: Option<time::Date> = None;
+        // The personal fields an erasure changes here (a delete_row collection changes the row).
+        let erasable: Vec<&String> = erasable_fields(&catalog, coll);
+        // Rows of which statutory retention keeps only some fields, by those fields: the rest of
+        // each is erased now.
+        let mut partly: BTreeMap<Vec<String>, Vec<&Vec<Option<String>>>> = BTreeMap::new();
+        let mut partly_reasons: Vec<String> = Vec::new();
+        let mut partly_until: Option<time::Date> = None;
+        let mut partly_deferred: Option<time::Date> = None;
         for row in targets {
             let mut retained = false;
             let mut open_ended = false;
             let mut row_until: Option<time::Date> = None;
+            // The fields the running rules keep; `None` once one keeps the whole record.
+            let mut kept_fields: Option<Vec<String>> = Some(Vec::new());
+            let mut reasons: Vec<&str> = Vec::new();
             for rule in &statutory {
                 let until = rule.until(row, &fields);
                 let running = match (until, options.today) {
@@ -414,8 +452,16 @@ pub async fn plan_erasure(
                 };
                 if running {
                     retained = true;
-                    if !exempt_reasons.contains(&rule.reason) {
-                        exempt_reasons.push(rule.reason.clone());
+                    reasons.push(&rule.reason);
+                    match (&mut kept_fields, &rule.fields) {
+                        (Some(kept), Some(covered)) => {
+                            for f in covered {
+                                if !kept.contains(f) {
+                                    kept.push(f.clone());
+                                }
+                            }
+                        }
+                        _ => kept_fields = None,
                     }
                     match until {
                         Some(u) => row_until = Some(row_until.map_or(u, |r: time::Date| r.max(u))),
@@ -425,6 +471,46 @@ pub async fn plan_erasure(
             }
             // The day the retention of this row ends, when every rule keeping it says.
             let due = if open_ended { None } else { row_until };
+            // Only some fields kept, and others to erase now: not when the row is deleted whole,
+            // nor through an `http` erase call (which erases the whole record).
+            let partial = kept_fields.filter(|kept| {
+                !coll
+                    .fields
+                    .values()
+                    .any(|f| f.erasure == Some(Erasure::DeleteRow))
+                    && !crate::http::is_http(map, &coll_ref.datastore)
+                    && erasable.iter().any(|f| !kept.contains(*f))
+            });
+            if held.is_empty()
+                && retained
+                && let Some(mut kept) = partial
+            {
+                kept.sort();
+                for reason in reasons {
+                    if !partly_reasons.iter().any(|r| r == reason) {
+                        partly_reasons.push(reason.to_owned());
+                    }
+                }
+                if let Some(u) = row_until {
+                    partly_until = Some(partly_until.map_or(u, |e: time::Date| e.max(u)));
+                }
+                if let Some(d) = due {
+                    partly_deferred = Some(partly_deferred.map_or(d, |e: time::Date| e.max(d)));
+                    deferred_rows
+                        .entry((Vec::new(), Some(d)))
+                        .or_default()
+                        .push((coll_ref.clone(), row.clone(), Some(kept.clone())));
+                }
+                partly.entry(kept).or_default().push(row);
+                continue;
+            }
+            if retained {
+                for reason in reasons {
+                    if !exempt_reasons.iter().any(|r| r == reason) {
+                        exempt_reasons.push(reason.to_owned());
+                    }
+                }
+            }
             if !held.is_empty() {
                 held_rows += 1;
                 // Kept with no known end after the hold: nothing to defer.
@@ -432,7 +518,7 @@ pub async fn plan_erasure(
                     deferred_rows
                         .entry((held_ids.clone(), if retained { due } else { None }))
                         .or_default()
-                        .push((coll_ref.clone(), row.clone()));
+                        .push((coll_ref.clone(), row.clone(), None));
                 }
             } else if retained {
                 exempt += 1;
@@ -444,7 +530,7 @@ pub async fn plan_erasure(
                     deferred_rows
                         .entry((Vec::new(), Some(d)))
                         .or_default()
-                        .push((coll_ref.clone(), row.clone()));
+                        .push((coll_ref.clone(), row.clone(), None));
                 }
             } else {
                 now_rows.push(row);
@@ -461,6 +547,7 @@ pub async fn plan_erasure(
                     .join("; "),
                 until: None,
                 deferred_until: None,
+                fields: Vec::new(),
             });
         }
         if exempt > 0 {
@@ -470,7 +557,34 @@ pub async fn plan_erasure(
                 reason: exempt_reasons.join("; "),
                 until: exempt_until.map(|d| d.to_string()),
                 deferred_until: deferred_until.map(|d| d.to_string()),
+                fields: Vec::new(),
             });
+        }
+        if !partly.is_empty() {
+            let mut kept_fields: Vec<String> = partly.keys().flatten().cloned().collect();
+            kept_fields.sort();
+            kept_fields.dedup();
+            plan.kept.push(Kept {
+                collection: coll_ref.to_string(),
+                rows: partly.values().map(Vec::len).sum(),
+                reason: partly_reasons.join("; "),
+                until: partly_until.map(|d| d.to_string()),
+                deferred_until: partly_deferred.map(|d| d.to_string()),
+                fields: kept_fields,
+            });
+            for (kept, rows) in &partly {
+                plan_rows(
+                    &mut plan,
+                    map,
+                    &catalog,
+                    coll_ref,
+                    coll,
+                    rows,
+                    FieldSet::Except(kept),
+                    options,
+                    &mut problems,
+                );
+            }
         }
         if !now_rows.is_empty() {
             plan_rows(
@@ -480,6 +594,7 @@ pub async fn plan_erasure(
                 coll_ref,
                 coll,
                 &now_rows,
+                FieldSet::All,
                 options,
                 &mut problems,
             );
@@ -488,15 +603,27 @@ pub async fn plan_erasure(
     // The held-back parts, one per (holds, due date), planned like the rest.
     for ((holds, due), rows) in deferred_rows {
         let mut part = ErasurePlan::default();
-        let mut by_collection: Vec<(CollectionRef, Vec<&Vec<Option<String>>>)> = Vec::new();
-        for (coll_ref, row) in &rows {
-            match by_collection.iter_mut().find(|(c, _)| c == coll_ref) {
-                Some((_, list)) => list.push(row),
-                None => by_collection.push((coll_ref.clone(), vec![row])),
+        type Group<'r> = (
+            &'r CollectionRef,
+            &'r Option<Vec<String>>,
+            Vec<&'r Vec<Option<String>>>,
+        );
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        for (coll_ref, row, only) in &rows {
+            match groups
+                .iter_mut()
+                .find(|(c, o, _)| *c == coll_ref && *o == only)
+            {
+                Some((_, _, list)) => list.push(row),
+                None => groups.push((coll_ref, only, vec![row])),
             }
         }
-        for (coll_ref, targets) in &by_collection {
+        for (coll_ref, only, targets) in &groups {
             if let Some(coll) = collection(map, coll_ref) {
+                let set = match only {
+                    Some(fields) => FieldSet::Only(fields),
+                    None => FieldSet::All,
+                };
                 plan_rows(
                     &mut part,
                     map,
@@ -504,6 +631,7 @@ pub async fn plan_erasure(
                     coll_ref,
                     coll,
                     targets,
+                    set,
                     options,
                     &mut problems,
                 );
@@ -548,6 +676,7 @@ fn plan_rows(
     coll_ref: &CollectionRef,
     coll: &pactum_domain::model::Collection,
     targets: &[&Vec<Option<String>>],
+    set: FieldSet<'_>,
     options: &ErasureOptions,
     problems: &mut Vec<String>,
 ) {
@@ -565,6 +694,7 @@ fn plan_rows(
         .fields
         .iter()
         .filter(|(k, f)| !f.primary_key && !key_fields.contains(k) && catalog.field_is_personal(f))
+        .filter(|(k, _)| set.includes(k))
         .filter_map(|(k, f)| match &f.erasure {
             Some(e) => Some((k, e)),
             None => {
@@ -597,11 +727,14 @@ fn plan_rows(
         .clone()
         .unwrap_or_else(|| coll_ref.collection.clone());
     planned.deleted = delete;
-    planned.fields = if delete {
-        Vec::new()
-    } else {
-        masked.iter().map(|(k, _)| (*k).clone()).collect()
-    };
+    if !delete {
+        // Rows planned in several calls (some partly kept) report every field changed.
+        for (k, _) in &masked {
+            if !planned.fields.contains(k) {
+                planned.fields.push((*k).clone());
+            }
+        }
+    }
     for row in targets {
         let value_of = |name: &str| value_in(&fields, row, name);
         let key = row_key(&fields, &key_fields, row);
@@ -617,6 +750,20 @@ fn plan_rows(
         };
         planned.rows.push(PlannedRow { key, change, noop });
     }
+}
+
+/// The personal fields of `coll` an erasure changes one by one: not keys, not a Redis key
+/// pattern's placeholders.
+fn erasable_fields<'c>(
+    catalog: &Catalog<'_>,
+    coll: &'c pactum_domain::model::Collection,
+) -> Vec<&'c String> {
+    let keys = key_fields(coll);
+    coll.fields
+        .iter()
+        .filter(|(k, f)| !f.primary_key && !keys.contains(k) && catalog.field_is_personal(f))
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// The fields a row of `coll` is addressed by: its primary key, or its Redis key pattern's
@@ -958,6 +1105,9 @@ struct Statutory {
     period: Option<pactum_domain::period::Period>,
     /// The record's date field the period counts from, when the rule names one in this collection.
     date_field: Option<String>,
+    /// The fields it keeps: `None` for the whole record (a rule naming the collection), else the
+    /// personal fields whose categories the rule covers.
+    fields: Option<Vec<String>>,
 }
 
 impl Statutory {
@@ -997,19 +1147,21 @@ fn statutory_rules(
         .filter_map(|rule| {
             let minimum = rule.statutory_minimum.as_ref()?;
             let by_collection = rule.applies_to.collections.contains(&here);
-            let by_category = coll
+            let covered: Vec<String> = coll
                 .fields
-                .values()
-                .filter(|f| catalog.field_is_personal(f))
-                .any(|f| {
+                .iter()
+                .filter(|(_, f)| catalog.field_is_personal(f))
+                .filter(|(_, f)| {
                     f.categories.iter().any(|c| {
                         rule.applies_to
                             .categories
                             .iter()
                             .any(|r| is_same_or_descendant(c, r))
                     })
-                });
-            if !by_collection && !by_category {
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            if !by_collection && covered.is_empty() {
                 return None;
             }
             let period = pactum_domain::period::Period::parse(&minimum.period).ok();
@@ -1028,6 +1180,7 @@ fn statutory_rules(
                 RetentionEvent::Field(f) => format!("`{f}`"),
             };
             Some(Statutory {
+                fields: (!by_collection).then_some(covered),
                 reason: format!(
                     "statutory retention: {} requires {} from {event}",
                     minimum.law, minimum.period

@@ -142,6 +142,7 @@ pub async fn plan_rectification(
                         .to_owned(),
                 until: None,
                 deferred_until: None,
+                fields: Vec::new(),
             });
         }
         if targets.is_empty() {

@@ -1,8 +1,9 @@
 //! Statutory retention defers erasure: invoices the law says to keep are kept, and the answer says
-//! why and until when; invoices past the period are erased. On a real SQLite file.
+//! why and until when; invoices past the period are erased; a rule by category keeps only the
+//! fields it covers. On a real SQLite file.
 
 use pactum_domain::model::IdentityKind;
-use pactum_requests::{ErasureOptions, access, erase};
+use pactum_requests::{Connections, ErasureOptions, PlannedChange, access, erase, plan_erasure};
 use sqlx::Connection;
 
 const MAP: &str = r#"
@@ -54,8 +55,8 @@ datastores:
           issued: {}
 "#;
 
-#[tokio::test]
-async fn statutory_retention_defers_erasure_of_the_records_it_covers() {
+/// The shop's SQLite file: Ada with two invoices (2019 and 2025), Bob with one.
+async fn shop() -> (tempfile::TempDir, String, sqlx::SqliteConnection) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("shop.db");
     let url = format!("sqlite://{}", path.display());
@@ -76,6 +77,20 @@ async fn statutory_retention_defers_erasure_of_the_records_it_covers() {
     .execute(&mut db)
     .await
     .expect("schema");
+    (dir, url, db)
+}
+
+fn options() -> ErasureOptions {
+    ErasureOptions {
+        hash_key: None,
+        today: time::Date::from_calendar_date(2026, time::Month::November, 26).ok(),
+        holds: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn statutory_retention_defers_erasure_of_the_records_it_covers() {
+    let (_dir, url, mut db) = shop().await;
     let loaded = pactum_mapfile::load_str("shop.yml", MAP);
     assert!(
         !loaded.has_errors(),
@@ -87,12 +102,7 @@ async fn statutory_retention_defers_erasure_of_the_records_it_covers() {
     let found = access(&loaded.map, &who, &url_of).await.expect("access");
     assert_eq!(found.record_count(), 3);
 
-    let options = ErasureOptions {
-        hash_key: None,
-        today: time::Date::from_calendar_date(2026, time::Month::November, 26).ok(),
-        holds: Vec::new(),
-    };
-    let result = erase(&loaded.map, &who, &url_of, &options)
+    let result = erase(&loaded.map, &who, &url_of, &options())
         .await
         .expect("erasure runs");
     assert!(result.failed.is_empty(), "{:?}", result.failed);
@@ -116,6 +126,71 @@ async fn statutory_retention_defers_erasure_of_the_records_it_covers() {
         vec![
             (10, None, None),
             (11, Some("Ada Lovelace".into()), Some("40.00".into())),
+            (12, Some("Bob Smith".into()), Some("8.00".into())),
+        ]
+    );
+}
+
+/// A rule by category keeps only the fields of that category: the rest of the record is erased
+/// now, and the kept fields are planned for the day the period ends.
+#[tokio::test]
+async fn retention_by_category_keeps_only_the_fields_it_covers() {
+    let (_dir, url, mut db) = shop().await;
+    let map = MAP.replace(
+        "applies_to: {collections: [shop.invoices], categories: [user.financial]}",
+        "applies_to: {categories: [user.financial]}",
+    );
+    let loaded = pactum_mapfile::load_str("shop.yml", &map);
+    assert!(
+        !loaded.has_errors(),
+        "{}",
+        pactum_mapfile::report::human(&loaded)
+    );
+    let url_of = |_: &str| Some(url.clone());
+    let who = [(IdentityKind::Email, "ada@example.com".to_owned())];
+    let plan = plan_erasure(
+        &mut Connections::default(),
+        &loaded.map,
+        &who,
+        &url_of,
+        &options(),
+    )
+    .await
+    .expect("plans");
+    assert_eq!(plan.kept.len(), 1, "{:?}", plan.kept);
+    assert_eq!(plan.kept[0].collection, "shop.invoices");
+    assert_eq!(plan.kept[0].fields, ["amount"]);
+    assert_eq!(plan.kept[0].rows, 1);
+    assert_eq!(plan.kept[0].until.as_deref(), Some("2031-06-30"));
+    assert_eq!(plan.kept[0].deferred_until.as_deref(), Some("2031-06-30"));
+    // The deferred part sets the amount only, of invoice 11 only.
+    assert_eq!(plan.deferred.len(), 1);
+    let later = &plan.deferred[0].datastores["shop"].collections["invoices"];
+    assert_eq!(later.fields, ["amount"]);
+    assert_eq!(later.rows.len(), 1);
+    assert_eq!(later.rows[0].key, [("id".to_owned(), "11".to_owned())]);
+    assert_eq!(
+        later.rows[0].change,
+        PlannedChange::Set(vec![("amount".to_owned(), None)])
+    );
+
+    let result = erase(&loaded.map, &who, &url_of, &options())
+        .await
+        .expect("erasure runs");
+    assert!(result.failed.is_empty(), "{:?}", result.failed);
+    assert_eq!(result.erased["shop.invoices"].rows, 2);
+    let rows: Vec<(i64, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT id, billing_name, amount FROM invoices ORDER BY id")
+            .fetch_all(&mut db)
+            .await
+            .expect("select");
+    assert_eq!(
+        rows,
+        vec![
+            // Past its six years: all erased.
+            (10, None, None),
+            // Within them: the name erased now, the amount kept for the tax authority.
+            (11, None, Some("40.00".into())),
             (12, Some("Bob Smith".into()), Some("8.00".into())),
         ]
     );

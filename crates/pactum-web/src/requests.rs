@@ -241,7 +241,17 @@ pub fn kept_records(outcome: Option<&serde_json::Value>) -> Vec<String> {
                 } else {
                     String::new()
                 };
-            Some(format!("{rows} {records} in {collection}: {reason}.{when}"))
+            let fields: Vec<&str> = k
+                .get("fields")
+                .and_then(serde_json::Value::as_array)
+                .map(|f| f.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default();
+            let which = if fields.is_empty() {
+                String::new()
+            } else {
+                format!(" (only {}; the rest was erased)", fields.join(", "))
+            };
+            Some(format!("{rows} {records} in {collection}{which}: {reason}.{when}"))
         })
         .collect()
 }
@@ -621,6 +631,8 @@ mod tests {
             {"collection": "shop.orders", "rows": 1, "reason": "HMRC: 6 years",
              "until": "2031-06-30", "deferred_until": "2031-06-30"},
             {"collection": "crm.notes", "rows": 3, "reason": "also referenced by records of other people"},
+            {"collection": "shop.payments", "rows": 1, "reason": "HMRC: 6 years", "fields": ["amount", "paid_on"],
+             "until": "2031-06-30", "deferred_until": "2031-06-30"},
             {"rows": 1}
         ]});
         assert_eq!(
@@ -629,6 +641,7 @@ mod tests {
                 "2 records in web_db.invoices: legal hold #4: matter 7. They will be erased when the hold is released.",
                 "1 record in shop.orders: HMRC: 6 years. They will be erased on 2031-06-30, by themselves.",
                 "3 records in crm.notes: also referenced by records of other people.",
+                "1 record in shop.payments (only amount, paid_on; the rest was erased): HMRC: 6 years. They will be erased on 2031-06-30, by themselves.",
             ]
         );
         assert!(kept_records(None).is_empty());
