@@ -31,6 +31,8 @@
 //! - [`holds`]: legal holds on a person's records, and the erasures they or statutory retention
 //!   defer, stored at completion and run by a `request.deferred` job when the hold is released or
 //!   the period ends ([`Store::place_hold`], [`Store::release_hold`], [`Store::complete_erasure`]).
+//! - [`execution`]: where a request's execution job stands, and running it again once every
+//!   attempt failed ([`Store::retry_request`]).
 //! - [`tasks`]: a request's manual tasks, done by people and recorded in the console; the request
 //!   completes when the last is done ([`Store::open_tasks`], [`Store::complete_task`]).
 //! - [`clock`]: the injectable clock every timestamp comes from.
@@ -67,6 +69,7 @@ pub mod audit;
 pub mod checkpoints;
 pub mod clock;
 pub mod error;
+pub mod execution;
 pub mod extensions;
 pub mod holds;
 pub mod jobs;

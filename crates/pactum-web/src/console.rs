@@ -113,6 +113,12 @@ pub const CONSOLE_PAGES: &[ConsolePage] = &[
         public: false,
         handler: || post(task_done),
     },
+    ConsolePage {
+        method: "POST",
+        path: "/admin/requests/{id}/retry",
+        public: false,
+        handler: || post(retry),
+    },
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -601,18 +607,73 @@ async fn request_page(
         Ok(tasks) => tasks,
         Err(err) => return server_error(&err),
     };
-    page(
-        StatusCode::OK,
-        "Request",
-        &request_html(
-            &state,
-            &request,
-            &principal,
-            None,
-            extension.as_ref(),
-            &tasks,
+    let mut html = request_html(
+        &state,
+        &request,
+        &principal,
+        None,
+        extension.as_ref(),
+        &tasks,
+    );
+    match state.store.request_execution(request.id).await {
+        Ok(execution) => html.push_str(&execution_html(&request, execution.as_ref(), &principal)),
+        Err(err) => return server_error(&err),
+    }
+    page(StatusCode::OK, "Request", &html)
+}
+
+/// How an approved request's execution stands, when it is in trouble: retrying after a failed
+/// attempt, or stopped after the last one (with a button to run it again).
+fn execution_html(
+    r: &pactum_store::requests::Request,
+    execution: Option<&pactum_store::execution::Execution>,
+    principal: &Principal,
+) -> String {
+    use pactum_store::jobs::JobStatus;
+    let Some(e) = execution else {
+        return String::new();
+    };
+    if r.status != pactum_store::requests::RequestStatus::Approved {
+        return String::new();
+    }
+    let error = e.last_error.as_deref().map_or("—".to_owned(), escape);
+    match e.status {
+        JobStatus::Failed => format!(
+            "<p id=\"execution\" class=\"due_soon\">Attempt {} failed: {error}. It is tried again.</p>",
+            e.attempts
         ),
-    )
+        JobStatus::Dead => {
+            let mut html = format!(
+                "<h2>Execution stopped</h2><p id=\"execution\" class=\"overdue\">Every attempt failed \
+                 ({}); the last: {error}. The datastores already done stay done.</p>",
+                e.attempts
+            );
+            if principal.may(Permission::DecideRequests) {
+                html.push_str(&format!(
+                    "<form method=\"post\" action=\"/admin/requests/{}/retry\">\
+                     <button type=\"submit\" id=\"retry\">Try again (once the cause is mended)</button></form>",
+                    r.id
+                ));
+            }
+            html
+        }
+        _ => String::new(),
+    }
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    let principal = session.principal();
+    if !principal.may(Permission::DecideRequests) {
+        return forbidden();
+    }
+    match state.store.retry_request(&principal.actor, id).await {
+        Ok(_) => Redirect::to(&format!("/admin/requests/{id}")).into_response(),
+        Err(err) => after_refused_step(&state, &principal, id, &err).await,
+    }
 }
 
 /// A request's manual tasks: the done ones with who and what, the open ones with a form to

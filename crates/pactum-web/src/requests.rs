@@ -251,7 +251,9 @@ pub fn kept_records(outcome: Option<&serde_json::Value>) -> Vec<String> {
             } else {
                 format!(" (only {}; the rest was erased)", fields.join(", "))
             };
-            Some(format!("{rows} {records} in {collection}{which}: {reason}.{when}"))
+            Some(format!(
+                "{rows} {records} in {collection}{which}: {reason}.{when}"
+            ))
         })
         .collect()
 }

@@ -98,6 +98,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_decide))
         .routes(routes!(admin_extend))
         .routes(routes!(admin_task_done))
+        .routes(routes!(admin_retry))
 }
 
 /// A request from the person themselves.
@@ -384,6 +385,11 @@ pub(crate) struct RequestView {
     /// request completes when the last is recorded done.
     #[serde(skip_serializing_if = "Option::is_none")]
     tasks: Option<Vec<TaskView>>,
+    /// On a single request: its latest execution job (status `queued`, `running`, `done`,
+    /// `failed` (retrying) or `dead` (stopped: see `POST .../retry`), attempts, last error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    execution: Option<serde_json::Value>,
 }
 
 /// A manual task of a request.
@@ -423,6 +429,13 @@ async fn full_view(state: &AppState, request: &Request) -> Result<RequestView, A
     if !tasks.is_empty() {
         view.tasks = Some(tasks.into_iter().map(TaskView::from).collect());
     }
+    view.execution = state.store.request_execution(request.id).await?.map(|e| {
+        json!({
+            "status": e.status.as_str(),
+            "attempts": e.attempts,
+            "last_error": e.last_error,
+        })
+    });
     Ok(view)
 }
 
@@ -456,6 +469,7 @@ fn view(state: &AppState, r: &Request, full_identity: bool) -> RequestView {
         outcome: r.outcome.clone(),
         corrections: (full_identity && !r.corrections.is_empty()).then(|| r.corrections.clone()),
         tasks: None,
+        execution: None,
     }
 }
 
@@ -954,6 +968,46 @@ async fn admin_task_done(
                 ApiError::Conflict(err.to_string())
             }
             StoreError::InvalidRequest(why) => ApiError::Unprocessable(why.to_owned()),
+            other => ApiError::from(other),
+        })?;
+    let request = state
+        .store
+        .request(path.id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
+    Ok(Json(full_view(&state, &request).await?))
+}
+
+/// Runs an approved request again after its execution stopped (every attempt failed), once the
+/// cause is mended: a new job resumes from the stored plan. Needs `decide_requests`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/requests/{id}/retry",
+    tag = "admin",
+    params(RequestId),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enqueued; the request with its execution", body = RequestView),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 403, description = "The token's roles do not grant decide_requests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved, or its execution has not stopped", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn admin_retry(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<RequestId>,
+) -> Result<Json<RequestView>, ApiError> {
+    principal.require(Permission::DecideRequests)?;
+    state
+        .store
+        .retry_request(&principal.actor, path.id)
+        .await
+        .map_err(|err| match err {
+            StoreError::RequestState { .. } => ApiError::Conflict(err.to_string()),
             other => ApiError::from(other),
         })?;
     let request = state

@@ -324,7 +324,7 @@ async fn every_admin_route_requires_authentication() {
             );
         }
     }
-    assert_eq!(walked, 16, "every authenticated operation was walked");
+    assert_eq!(walked, 17, "every authenticated operation was walked");
     // The analyst token was never revoked by the walk (DELETE was refused).
     assert!(
         h.store.list_tokens().await.expect("tokens")[0]

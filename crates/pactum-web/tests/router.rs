@@ -112,6 +112,7 @@ async fn openapi_document_lists_every_api_route() {
             "/api/v1/admin/requests/{id}",
             "/api/v1/admin/requests/{id}/decision",
             "/api/v1/admin/requests/{id}/extend",
+            "/api/v1/admin/requests/{id}/retry",
             "/api/v1/admin/requests/{id}/tasks/{task_id}/done",
             "/api/v1/admin/tokens",
             "/api/v1/admin/tokens/{id}",

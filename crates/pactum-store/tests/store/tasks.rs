@@ -1,6 +1,6 @@
 //! A request's manual tasks: recorded once per datastore, done once each with a note, and the
 //! last one done enqueues the request's execution again (in the same transaction); notes never
-//! reach the audit log. On both backends.
+//! reach the audit log. And its execution: seen when it died, run again once. On both backends.
 
 use pactum_store::Store;
 use pactum_store::audit::Actor;
@@ -13,6 +13,8 @@ use pactum_store::tasks::NewTask;
 
 use crate::both;
 use crate::support::manual_clock;
+
+use pactum_store::jobs::JobStatus;
 
 /// What the person who did a task wrote: free text that must never reach the audit log.
 const NOTE: &str = "Deleted Grace's folder from the shared drive (Jo, IT)";
@@ -116,6 +118,54 @@ both! {
         assert_eq!(audit.matches("\"request.tasks_open\"").count(), 1);
         assert!(!audit.contains("Grace's folder"), "notes are never audited");
         assert!(!audit.contains("Shredded"), "notes are never audited");
+    }
+
+    async fn a_dead_execution_is_seen_and_run_again_once(db: &TestDb) {
+        let clock = manual_clock();
+        let store = db.open_with_clock(clock.clone()).await;
+        let request = request(&store, true).await;
+        let id = request.id;
+        let first = store.request_execution(id).await.expect("reads").expect("the approval's job");
+        assert_eq!(first.status, JobStatus::Queued);
+        // Not dead: nothing to retry.
+        assert!(matches!(
+            store.retry_request(&Actor::User(1), id).await,
+            Err(StoreError::RequestState { .. })
+        ));
+        // Every attempt fails.
+        loop {
+            clock.advance(std::time::Duration::from_secs(24 * 3600));
+            let job = store
+                .claim("w1", &[REQUEST_EXECUTE_JOB], std::time::Duration::from_secs(60))
+                .await
+                .expect("claims")
+                .expect("the job is due");
+            let status = store
+                .fail(&job, "datastore `crm` failed: connection refused")
+                .await
+                .expect("fails");
+            if status == JobStatus::Dead {
+                break;
+            }
+        }
+        let dead = store.request_execution(id).await.expect("reads").expect("a job");
+        assert_eq!(dead.status, JobStatus::Dead);
+        assert_eq!(dead.attempts, 5);
+        assert_eq!(dead.last_error.as_deref(), Some("datastore `crm` failed: connection refused"));
+
+        let job = store.retry_request(&Actor::User(1), id).await.expect("retries");
+        let again = store.request_execution(id).await.expect("reads").expect("a job");
+        assert_eq!((again.job_id, again.status), (job, JobStatus::Queued));
+        assert!(matches!(
+            store.retry_request(&Actor::User(1), id).await,
+            Err(StoreError::RequestState { .. })
+        ), "once: the new job is not dead");
+        let unapproved = self::request(&store, false).await;
+        assert!(matches!(
+            store.retry_request(&Actor::User(1), unapproved.id).await,
+            Err(StoreError::RequestState { .. })
+        ));
+        assert_eq!(store.request_execution(unapproved.id).await.expect("reads"), None);
     }
 
     async fn bad_task_steps_are_refused(db: &TestDb) {
