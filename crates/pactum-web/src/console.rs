@@ -119,6 +119,24 @@ pub const CONSOLE_PAGES: &[ConsolePage] = &[
         public: false,
         handler: || post(retry),
     },
+    ConsolePage {
+        method: "GET",
+        path: "/admin/holds",
+        public: false,
+        handler: || get(crate::console_holds::holds_page),
+    },
+    ConsolePage {
+        method: "POST",
+        path: "/admin/holds",
+        public: false,
+        handler: || post(crate::console_holds::place),
+    },
+    ConsolePage {
+        method: "POST",
+        path: "/admin/holds/{id}/release",
+        public: false,
+        handler: || post(crate::console_holds::release),
+    },
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -336,7 +354,7 @@ pub(crate) struct ConsoleSession {
 }
 
 impl ConsoleSession {
-    fn principal(&self) -> Principal {
+    pub(crate) fn principal(&self) -> Principal {
         Principal {
             actor: Actor::User(self.user.id),
             roles: vec![self.user.role],
@@ -405,7 +423,8 @@ async fn render_console(state: &AppState, session: &ConsoleSession) -> Result<St
     );
     if principal.may(Permission::ReadRequests) {
         html.push_str(
-            "<p><a href=\"/admin/requests\">Data-subject requests</a>: the queue by time left.</p>",
+            "<p><a href=\"/admin/requests\">Data-subject requests</a>: the queue by time left.</p>\
+             <p><a href=\"/admin/holds\">Legal holds</a>: records kept from erasure while a matter stands.</p>",
         );
     }
 
@@ -490,7 +509,7 @@ async fn render_console(state: &AppState, session: &ConsoleSession) -> Result<St
     Ok(html)
 }
 
-fn forbidden() -> Response {
+pub(crate) fn forbidden() -> Response {
     page(
         StatusCode::FORBIDDEN,
         "Forbidden",

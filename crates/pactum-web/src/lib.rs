@@ -34,6 +34,7 @@ mod admin_api;
 mod api;
 pub mod auth;
 pub mod console;
+mod console_holds;
 mod error;
 mod holds_api;
 pub mod mail;

@@ -896,3 +896,78 @@ async fn cross_site_posts_are_refused() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn legal_holds_are_placed_and_released_in_the_console() {
+    let h = harness().await;
+    let owner = h.login(OWNER_EMAIL, PASSWORD).await.cookie();
+    let post = |path: &'static str, body: &'static str| {
+        let cookie = owner.clone();
+        let h = &h;
+        async move {
+            h.send(
+                Request::post(path)
+                    .header(header::HOST, "pactum.test")
+                    .header("sec-fetch-site", "same-origin")
+                    .header(header::COOKIE, cookie)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await
+        }
+    };
+    let empty = h.page(Method::GET, "/admin/holds", Some(&owner)).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("id=\"place\""), "{}", empty.body);
+
+    // A scope the map does not have would hold nothing: refused, with the reason.
+    let unknown = post(
+        "/admin/holds",
+        "identity_kind=email&identity=grace%40example.org&scope=nowhere.at_all&reason=Matter+7",
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.body.contains("nowhere.at_all"), "{}", unknown.body);
+
+    let placed = post(
+        "/admin/holds",
+        "identity_kind=email&identity=Grace%40Example.org&scope=&reason=Matter+7%3A+%3Cb%3Ehold%3C%2Fb%3E",
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let listed = h.page(Method::GET, "/admin/holds", Some(&owner)).await;
+    assert!(listed.body.contains("every datastore"), "{}", listed.body);
+    assert!(
+        listed.body.contains("Matter 7: &lt;b&gt;hold&lt;/b&gt;"),
+        "escaped: {}",
+        listed.body
+    );
+    assert!(
+        !listed.body.contains("grace@example.org"),
+        "only a hash is kept"
+    );
+    let holds = h.store.list_holds(true, 10).await.expect("holds");
+    assert_eq!(holds.len(), 1);
+    assert!(holds[0].is_active());
+
+    let released = post("/admin/holds/1/release", "").await;
+    assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.body);
+    assert!(!h.store.list_holds(true, 10).await.expect("holds")[0].is_active());
+    let again = post("/admin/holds/1/release", "").await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let none = post("/admin/holds/99/release", "").await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+
+    // The auditor reads the audit log, not the holds.
+    let auditor = h.login(AUDITOR_EMAIL, PASSWORD).await.cookie();
+    let refused = h.page(Method::GET, "/admin/holds", Some(&auditor)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let actions = h.actions().await;
+    for action in ["hold.place", "hold.release", "hold.list"] {
+        assert!(
+            actions.iter().any(|(_, a)| a == action),
+            "{action}: {actions:?}"
+        );
+    }
+}
