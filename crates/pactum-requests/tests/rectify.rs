@@ -11,30 +11,8 @@ use common::{Stores, Table, state};
 use pactum_domain::model::IdentityKind;
 use pactum_requests::{Connections, Corrections, RequestError, plan_rectification, rectify_with};
 
-const MAP: &str = r#"
-organisation:
-  name: Shop Ltd
-  contact: {email: privacy@shop.example}
-  regimes: [uk_gdpr]
-  authorities: {uk_gdpr: {name: ICO}}
-  notice: {version: "1", last_updated: 2026-01-01}
-subjects:
-  customer: {name: Customers}
-purposes:
-  sales: {name: Sales, description: Selling., legal_basis: {uk_gdpr: contract}}
-activities:
-  sales: {name: Sales, subjects: [customer], purposes: [sales], categories: [user.contact, user.name, user.unique_id]}
-retention:
-  accounts:
-    applies_to: {categories: [user.contact, user.name, user.unique_id]}
-    period: 2 years
-    from: account_closure
-    action: delete
-rights:
-  response_days: 30
-  verification: Code by email.
-  contact: {email: privacy@shop.example}
-  regimes: {uk_gdpr: [access, rectification, erasure, restriction, portability, objection, withdraw_consent, automated_decisions, complain]}
+/// The datastores of the shop map (see `common::shop_map`).
+const DATASTORES: &str = r#"
 datastores:
   crm:
     kind: CRM_KIND
@@ -102,7 +80,7 @@ async fn everything(stores: &Stores) -> (Vec<Table>, Vec<Table>) {
 }
 
 async fn scenario_corrects_exactly_the_persons_fields(stores: &Stores) {
-    let map = stores.map(MAP);
+    let map = stores.map(&common::shop_map(DATASTORES));
     let url_of = stores.url_of();
     let mut connections = Connections::default();
     // Ada's address is her own: it is corrected with the rest.
@@ -175,7 +153,7 @@ async fn scenario_corrects_exactly_the_persons_fields(stores: &Stores) {
 }
 
 async fn scenario_shared_rows_are_kept(stores: &Stores) {
-    let map = stores.map(MAP);
+    let map = stores.map(&common::shop_map(DATASTORES));
     let url_of = stores.url_of();
     let before = everything(stores).await;
     // Bob shares his address with Dee: correcting it would move Dee too.
@@ -200,7 +178,7 @@ async fn scenario_shared_rows_are_kept(stores: &Stores) {
 }
 
 async fn scenario_bad_corrections_change_nothing(stores: &Stores) {
-    let map = stores.map(MAP);
+    let map = stores.map(&common::shop_map(DATASTORES));
     let url_of = stores.url_of();
     let before = everything(stores).await;
     for (asked, expected) in [

@@ -16,30 +16,8 @@ use pactum_requests::{
     erase_with, plan_erasure,
 };
 
-const MAP: &str = r#"
-organisation:
-  name: Shop Ltd
-  contact: {email: privacy@shop.example}
-  regimes: [uk_gdpr]
-  authorities: {uk_gdpr: {name: ICO}}
-  notice: {version: "1", last_updated: 2026-01-01}
-subjects:
-  customer: {name: Customers}
-purposes:
-  sales: {name: Sales, description: Selling., legal_basis: {uk_gdpr: contract}}
-activities:
-  sales: {name: Sales, subjects: [customer], purposes: [sales], categories: [user.contact, user.name, user.unique_id]}
-retention:
-  accounts:
-    applies_to: {categories: [user.contact, user.name, user.unique_id]}
-    period: 2 years
-    from: account_closure
-    action: delete
-rights:
-  response_days: 30
-  verification: Code by email.
-  contact: {email: privacy@shop.example}
-  regimes: {uk_gdpr: [access, rectification, erasure, restriction, portability, objection, withdraw_consent, automated_decisions, complain]}
+/// The datastores of the shop map (see `common::shop_map`).
+const DATASTORES: &str = r#"
 datastores:
   crm:
     kind: CRM_KIND
@@ -140,7 +118,7 @@ fn shop_erased() -> Vec<Table> {
 
 /// Run with the plan's JSON as it would be stored between attempts.
 async fn scenario_crash_between_datastores(stores: &Stores) {
-    let map = stores.map(MAP);
+    let map = stores.map(&common::shop_map(DATASTORES));
     let url_of = stores.url_of();
     let shop_before = stores.shop().await;
     let mut connections = Connections::default();
@@ -203,7 +181,7 @@ async fn scenario_crash_between_datastores(stores: &Stores) {
 
 /// A datastore committed but not recorded as done is found applied, and nothing is written again.
 async fn scenario_reapplication_is_detected(stores: &Stores) {
-    let map = stores.map(MAP);
+    let map = stores.map(&common::shop_map(DATASTORES));
     let url_of = stores.url_of();
     let mut connections = Connections::default();
     let plan = plan_erasure(&mut connections, &map, &ada(), &url_of, &options())
@@ -245,7 +223,7 @@ async fn scenario_reapplication_is_detected(stores: &Stores) {
 /// A datastore someone else changed between plan and application (a planned row gone, others
 /// not erased) is neither taken as done nor half-applied: it fails and nothing of it changes.
 async fn scenario_partly_changed_datastore_fails_whole(stores: &Stores) {
-    let map = stores.map(MAP);
+    let map = stores.map(&common::shop_map(DATASTORES));
     let url_of = stores.url_of();
     let mut connections = Connections::default();
     let plan = plan_erasure(&mut connections, &map, &ada(), &url_of, &options())

@@ -6,6 +6,39 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use pactum_domain::model::DataMap;
+
+/// The shop's data map up to its datastores: organisation, a customer subject, one purpose and
+/// activity, retention, and the UK GDPR rights. [`shop_map`] adds the datastores.
+const SHOP_HEADER: &str = r#"
+organisation:
+  name: Shop Ltd
+  contact: {email: privacy@shop.example}
+  regimes: [uk_gdpr]
+  authorities: {uk_gdpr: {name: ICO}}
+  notice: {version: "1", last_updated: 2026-01-01}
+subjects:
+  customer: {name: Customers}
+purposes:
+  sales: {name: Sales, description: Selling., legal_basis: {uk_gdpr: contract}}
+activities:
+  sales: {name: Sales, subjects: [customer], purposes: [sales], categories: [user.contact, user.name, user.unique_id]}
+retention:
+  accounts:
+    applies_to: {categories: [user.contact, user.name, user.unique_id]}
+    period: 2 years
+    from: account_closure
+    action: delete
+rights:
+  response_days: 30
+  verification: Code by email.
+  contact: {email: privacy@shop.example}
+  regimes: {uk_gdpr: [access, rectification, erasure, restriction, portability, objection, withdraw_consent, automated_decisions, complain]}
+"#;
+
+/// The shop's map with `datastores` (YAML starting with `datastores:`).
+pub fn shop_map(datastores: &str) -> String {
+    format!("{SHOP_HEADER}{datastores}")
+}
 use sqlx::Connection;
 
 pub type Table = Vec<(Option<String>, Option<String>, Option<String>)>;
