@@ -5,58 +5,24 @@ use pactum_store::Store;
 use pactum_store::audit::Actor;
 use pactum_store::error::StoreError;
 use pactum_store::requests::{
-    Channel, Completion, Deadline, Decision, NewRequest, RateLimits, Request, RequestKind,
-    RequestStatus,
+    Completion, Decision, RateLimits, Request, RequestKind, RequestStatus,
 };
 use serde_json::json;
 
 use crate::both;
-use crate::support::manual_clock;
+use crate::support::{admin_request, erasure_request, manual_clock};
 
 const EMAIL: &str = "grace.hopper@example.org";
 /// A row key inside the plan: personal data that must never reach the audit log.
 const ROW_KEY: &str = "cust-4711-secret";
 
-fn new_request(kind: RequestKind) -> NewRequest {
-    NewRequest {
-        kind,
-        regimes: vec!["gdpr".into()],
-        identity_kind: "email".into(),
-        identity_value: EMAIL.into(),
-        channel: Channel::Admin,
-        details: None,
-        corrections: Default::default(),
-        deadline: Deadline {
-            received_on: "2026-11-26".into(),
-            acknowledge_by: None,
-            legal_due: "2026-12-26".into(),
-            extended_due: None,
-            promised_due: None,
-            due_on: "2026-12-26".into(),
-            regime: "gdpr".into(),
-        },
-        client_ip: None,
-    }
-}
-
 /// An erasure request received on the admin channel (verified at once), approved when `approve`.
 async fn request(store: &Store, approve: bool) -> Request {
-    let (request, _) = store
-        .create_request(
-            &Actor::User(1),
-            &new_request(RequestKind::Erasure),
-            &RateLimits::default(),
-        )
-        .await
-        .expect("creates");
-    assert_eq!(request.status, RequestStatus::Verified);
+    let request = erasure_request(store, EMAIL, approve).await;
     if !approve {
-        return request;
+        assert_eq!(request.status, RequestStatus::Verified);
     }
-    store
-        .decide_request(&Actor::User(1), request.id, &Decision::Approve)
-        .await
-        .expect("approves")
+    request
 }
 
 fn plan() -> serde_json::Value {
@@ -115,7 +81,7 @@ both! {
         let other = {
             // Another request's checkpoint is left alone.
             let (r, _) = store
-                .create_request(&Actor::User(1), &new_request(RequestKind::Delete), &RateLimits::default())
+                .create_request(&Actor::User(1), &admin_request(RequestKind::Delete, EMAIL), &RateLimits::default())
                 .await
                 .expect("creates");
             store.decide_request(&Actor::User(1), r.id, &Decision::Approve).await.expect("approves")

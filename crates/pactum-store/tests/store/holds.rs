@@ -9,13 +9,11 @@ use pactum_store::holds::{
     DEFERRED_ERASURE_JOB, DeferralReason, DeferredStart, NewDeferral, NewHold,
 };
 use pactum_store::jobs::Job;
-use pactum_store::requests::{
-    Channel, Completion, Deadline, Decision, NewRequest, RateLimits, Request, RequestKind,
-};
+use pactum_store::requests::{Completion, Request};
 use serde_json::json;
 
 use crate::both;
-use crate::support::manual_clock;
+use crate::support::{erasure_request, manual_clock};
 
 const EMAIL: &str = "grace.hopper@example.org";
 /// A hold's reason: free text that must never reach the audit log.
@@ -34,33 +32,7 @@ fn hold(scope: &[&str]) -> NewHold {
 
 /// An approved erasure request for [`EMAIL`].
 async fn approved(store: &Store) -> Request {
-    let new = NewRequest {
-        kind: RequestKind::Erasure,
-        regimes: vec!["gdpr".into()],
-        identity_kind: "email".into(),
-        identity_value: EMAIL.into(),
-        channel: Channel::Admin,
-        details: None,
-        corrections: Default::default(),
-        deadline: Deadline {
-            received_on: "2026-11-26".into(),
-            acknowledge_by: None,
-            legal_due: "2026-12-26".into(),
-            extended_due: None,
-            promised_due: None,
-            due_on: "2026-12-26".into(),
-            regime: "gdpr".into(),
-        },
-        client_ip: None,
-    };
-    let (request, _) = store
-        .create_request(&Actor::User(1), &new, &RateLimits::default())
-        .await
-        .expect("creates");
-    store
-        .decide_request(&Actor::User(1), request.id, &Decision::Approve)
-        .await
-        .expect("approves")
+    erasure_request(store, EMAIL, true).await
 }
 
 fn deferral(collection: &str, due_on: Option<&str>) -> NewDeferral {

@@ -223,3 +223,55 @@ macro_rules! both {
         }
     };
 }
+
+/// A request about `email`, received on the admin channel (verified at once).
+pub fn admin_request(
+    kind: pactum_store::requests::RequestKind,
+    email: &str,
+) -> pactum_store::requests::NewRequest {
+    use pactum_store::requests::{Channel, Deadline, NewRequest};
+    NewRequest {
+        kind,
+        regimes: vec!["gdpr".into()],
+        identity_kind: "email".into(),
+        identity_value: email.into(),
+        channel: Channel::Admin,
+        details: None,
+        corrections: Default::default(),
+        deadline: Deadline {
+            received_on: "2026-11-26".into(),
+            acknowledge_by: None,
+            legal_due: "2026-12-26".into(),
+            extended_due: None,
+            promised_due: None,
+            due_on: "2026-12-26".into(),
+            regime: "gdpr".into(),
+        },
+        client_ip: None,
+    }
+}
+
+/// An erasure request about `email` from the admin channel, approved (by user 1) when `approve`.
+pub async fn erasure_request(
+    store: &Store,
+    email: &str,
+    approve: bool,
+) -> pactum_store::requests::Request {
+    use pactum_store::audit::Actor;
+    use pactum_store::requests::{Decision, RateLimits, RequestKind};
+    let (request, _) = store
+        .create_request(
+            &Actor::User(1),
+            &admin_request(RequestKind::Erasure, email),
+            &RateLimits::default(),
+        )
+        .await
+        .expect("creates");
+    if !approve {
+        return request;
+    }
+    store
+        .decide_request(&Actor::User(1), request.id, &Decision::Approve)
+        .await
+        .expect("approves")
+}

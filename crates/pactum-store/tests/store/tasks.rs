@@ -6,13 +6,11 @@ use pactum_store::Store;
 use pactum_store::audit::Actor;
 use pactum_store::error::StoreError;
 use pactum_store::jobs::Job;
-use pactum_store::requests::{
-    Channel, Deadline, Decision, NewRequest, REQUEST_EXECUTE_JOB, RateLimits, Request, RequestKind,
-};
+use pactum_store::requests::{REQUEST_EXECUTE_JOB, Request};
 use pactum_store::tasks::NewTask;
 
 use crate::both;
-use crate::support::manual_clock;
+use crate::support::{erasure_request, manual_clock};
 
 use pactum_store::jobs::JobStatus;
 
@@ -20,36 +18,7 @@ use pactum_store::jobs::JobStatus;
 const NOTE: &str = "Deleted Grace's folder from the shared drive (Jo, IT)";
 
 async fn request(store: &Store, approve: bool) -> Request {
-    let new = NewRequest {
-        kind: RequestKind::Erasure,
-        regimes: vec!["gdpr".into()],
-        identity_kind: "email".into(),
-        identity_value: "grace@example.org".into(),
-        channel: Channel::Admin,
-        details: None,
-        corrections: Default::default(),
-        deadline: Deadline {
-            received_on: "2026-11-26".into(),
-            acknowledge_by: None,
-            legal_due: "2026-12-26".into(),
-            extended_due: None,
-            promised_due: None,
-            due_on: "2026-12-26".into(),
-            regime: "gdpr".into(),
-        },
-        client_ip: None,
-    };
-    let (request, _) = store
-        .create_request(&Actor::User(1), &new, &RateLimits::default())
-        .await
-        .expect("creates");
-    if !approve {
-        return request;
-    }
-    store
-        .decide_request(&Actor::User(1), request.id, &Decision::Approve)
-        .await
-        .expect("approves")
+    erasure_request(store, "grace@example.org", approve).await
 }
 
 fn task(datastore: &str) -> NewTask {
