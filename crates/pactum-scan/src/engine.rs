@@ -1,24 +1,26 @@
 //! The recogniser pipeline: one multi-pattern pass, validators, context words,
 //! then the name pass.
 //!
-//! Pass 1 runs three `regex_automata::meta::Regex`es, each built from a
-//! contiguous group of the patterns ([`GROUPS`]: secrets, e-mail, the rest),
-//! and merges their matches so that the candidates are exactly those of one
-//! leftmost-first regex over all patterns. The group regexes search looser
-//! *shapes* of the patterns with big word lists and narrow character sets
-//! ([`shape_of`]: a generic word in place of the street types, `[0-9]{1,3}`
-//! in place of an IPv4 octet...), which keeps their lazy DFAs small; a shape
-//! match is confirmed, and its exact span found, by the group's exact
-//! patterns anchored at its start. Each candidate goes to its validator; a
-//! rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
+//! Pass 1 finds the candidates one leftmost-first regex over all patterns
+//! would find, in two steps. A small reverse DFA, built at load, over a short
+//! *head* of each pattern ([`head_of`]: a prefix of every match, such as a
+//! house number, a space and a capital for the addresses) reads the text
+//! once, backwards, and lists every position where a head matches
+//! ([`candidate_starts`]); the exact patterns are then tried,
+//! anchored, at those positions only, left to right. Each candidate goes to
+//! its validator; a rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
 //! runs of them against the census name dictionaries and person context words,
 //! skipping anything pass 1 already claimed.
 //!
 //! Invariant: no pattern matches a line break, so findings never span lines
 //! and the text layer can scan many lines in one call.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use aho_corasick::AhoCorasick;
+use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
@@ -600,97 +602,47 @@ fn patterns() -> Vec<(Pat, String)> {
         .collect()
 }
 
-/// The looser source searched in place of a pattern whose exact source holds
-/// one of the big word alternations (street types, US state codes, month
-/// names), narrow character sets or long counted repetitions ([`SHAPES`]),
-/// or `None` when the exact source is searched as it is.
+/// The *head* of a pattern: a source matching a prefix of every string the
+/// pattern matches, so that wherever the pattern matches, its head matches
+/// at the same start. Candidates are looked for only where a head starts
+/// ([`candidate_starts`]) and confirmed by the exact patterns,
+/// anchored there, so the findings are those of the exact patterns.
 ///
-/// Each fragment becomes one that matches every string it matches, so the
-/// shape matches wherever the exact pattern does (at the same start, possibly
-/// with another end) and more. A shape match is confirmed by the exact
-/// patterns, anchored at its start ([`Scanner::next_match`]). On a first pass
-/// over 1.6 MB of tickets, building lazy-DFA states cost about 100 M
-/// instructions with the exact patterns and 20 M with the shapes: every state
-/// combines partial matches of all the patterns of a group, a street-type
-/// trie or a 36-position token count multiplies them, and every extra byte
-/// class is one more transition to build per state.
-fn shape_of(pat: Pat, exact: &str) -> Option<String> {
-    let mut shaped = exact.to_owned();
-    for (from, to) in SHAPES.iter() {
-        shaped = shaped.replace(from.as_str(), to);
-    }
-    if matches!(pat, Pat::SecretPrefixed | Pat::SecretJwt) {
-        // Token lengths (`{36}`, `{8,}`): each counted position is a state
-        // of its own, for every prefix at once.
-        shaped = counts_to_plus(&shaped);
-    }
-    (shaped != exact).then_some(shaped)
-}
-
-/// Replaces each count `{n}` or `{n,}` in a regex source with `+`, which
-/// matches every string the counted repetition matches (n >= 1).
-fn counts_to_plus(src: &str) -> String {
-    let mut out = String::with_capacity(src.len());
-    let mut rest = src;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        let tail = &after[digits..];
-        let close = if tail.starts_with('}') {
-            Some(1)
-        } else if tail.starts_with(",}") {
-            Some(2)
-        } else {
-            None
-        };
-        match close {
-            Some(c) if digits > 0 && after[..digits].parse::<u32>().is_ok_and(|n| n >= 1) => {
-                out.push('+');
-                rest = &tail[c..];
-            }
-            _ => {
-                out.push('{');
-                rest = after;
-            }
+/// Heads are short on purpose. Earlier rounds searched the whole patterns,
+/// then looser *shapes* of them (a generic word in place of the 400 street
+/// types...), unanchored with lazy DFAs, and confirmed each shape match with
+/// a reverse search for its start and an anchored exact search: the lazy
+/// DFAs built states during the whole first pass, and every match cost up to
+/// three searches. The heads' reverse DFA is small enough to build whole at
+/// load, reads each byte once, and leaves one anchored search per candidate.
+fn head_of(pat: Pat) -> &'static str {
+    match pat {
+        Pat::SecretPrefixed => {
+            r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|gh[pousr]_|github_pat_|[sr]k_live_|[sr]k_test_|xox[abposr]-|AIza|glpat-|npm_|SG\.|shpat_)"
+        }
+        Pat::SecretPem => r"-----BEGIN ",
+        Pat::SecretJwt => r"(?-u:\b)eyJ",
+        Pat::Email => r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+-]*@",
+        Pat::Iban => r"(?-u:\b)[A-Z]{2}[0-9]{2}[A-Z0-9 ]",
+        Pat::Card => r"(?-u:\b)[0-9]{4}[ -]?[0-9]",
+        Pat::Ssn => r"(?-u:\b)[0-9]{3}[- ][0-9]{2}[- ]",
+        Pat::SsnPlain => r"(?-u:\b)[0-9]{9}",
+        Pat::Nino => r"(?-u:\b)[A-Z]{2} ?[0-9]{2}",
+        Pat::PhoneIntl => r"\+[0-9]",
+        Pat::PhoneNanp => r"\([0-9]{3}\)|(?-u:\b)[0-9]{3}[-. ][0-9]",
+        Pat::Ipv4 => r"(?-u:\b)[0-9]{1,3}\.[0-9]",
+        Pat::Ipv6 => r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:",
+        Pat::DateIso => r"(?-u:\b)[0-9]{4}[-/][0-9]",
+        Pat::DateNumeric => r"(?-u:\b)[0-9]{1,2}[./-][0-9]",
+        Pat::DateMonthFirst => r"(?-u:\b)[A-Z][a-z]{2,8}\.? [0-9]",
+        Pat::DateDayFirst => r"(?-u:\b)[0-9]{1,2}(?:[a-z]{2})? (?:of )?[A-Z]",
+        // Every address starts with a house number, a space and a word
+        // (a compass point, a capitalised word, an ordinal or a street type).
+        Pat::AddressUs | Pat::AddressUk | Pat::AddressStreet => {
+            r"(?-u:\b)[0-9]{1,6}[A-Za-z]? [A-ZÀ-ÖØ-Þ0-9]"
         }
     }
-    out.push_str(rest);
-    out
 }
-
-/// The replacements [`shape_of`] makes: each exact fragment, and the looser
-/// fragment matching every string it matches. Besides the word lists, the
-/// letter sets that only a few patterns single out (the compass points, the
-/// NINO prefix and suffix letters, ordinal suffixes, unit designators) are
-/// widened: every distinct set splits the automaton's alphabet, and each
-/// class of bytes costs a transition to build in every state that sees it.
-static SHAPES: std::sync::LazyLock<Vec<(String, &'static str)>> = std::sync::LazyLock::new(|| {
-    vec![
-        (format!("(?:{})", STREET_TYPES.join("|")), "[A-Z][a-z]+"),
-        (format!("(?:{US_STATES})"), "[A-Z]{2}"),
-        (format!("(?:{MONTHS})"), "[A-Z][a-z]{2,8}"),
-        (UNIT.to_owned(), UNIT_SHAPE),
-        ("(?:st|nd|rd|th)".to_owned(), "(?:[a-z]{2})"),
-        // `[NSEW]\.?` is also a capitalised word.
-        (r"(?:[NSEW]\.?|".to_owned(), "(?:"),
-        ("[A-CEGHJ-PR-TW-Z]{2}".to_owned(), "[A-Z]{2}"),
-        (" ?[A-D]".to_owned(), " ?[A-Z]"),
-        // Digit ranges (IPv4 octets, years, months and days, country codes):
-        // digits are frequent, and each range splits them into more classes.
-        (
-            "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])".to_owned(),
-            "[0-9]{1,3}",
-        ),
-        ("(?:1[89]|20)[0-9]{2}".to_owned(), "[0-9]{4}"),
-        ("(?:0?[1-9]|1[0-2])".to_owned(), "[0-9]{1,2}"),
-        ("(?:0?[1-9]|[12][0-9]|3[01])".to_owned(), "[0-9]{1,2}"),
-        (r"\+[1-9]".to_owned(), r"\+[0-9]"),
-    ]
-});
-
-/// The shape of [`UNIT`]: every designator is a capitalised word or `#`.
-const UNIT_SHAPE: &str = r"(?:[A-Z][A-Za-z]*|#)\.? ?#?[A-Za-z0-9-]{1,8}";
 
 // Context categories (bit flags).
 const C_DOB: u16 = 1;
@@ -913,15 +865,6 @@ const PERSON_AFTER: &[&str] = &[
     "wrote",
 ];
 
-/// The patterns, split into contiguous groups that are searched apart and
-/// merged (see [`Scanner::scan_with`]). One automaton for all patterns has a
-/// state for every combination of partial matches, and its lazy DFA spent
-/// more time building states on a first 1.6 MB pass than scanning; apart,
-/// the secret prefixes become a literal prefilter (Teddy/Aho-Corasick) and
-/// the e-mail pattern a search for `@` (the meta engine's reverse-inner
-/// strategy), so only the digit-led patterns share a lazy DFA.
-const GROUPS: &[std::ops::Range<usize>] = &[0..3, 3..4, 4..20];
-
 /// Compiles patterns into one leftmost-first regex.
 fn build_regex(sources: &[&str]) -> Result<Regex, ScanError> {
     Regex::builder()
@@ -937,20 +880,41 @@ fn build_regex(sources: &[&str]) -> Result<Regex, ScanError> {
         .map_err(|e| ScanError::Pattern(Box::new(e)))
 }
 
-/// The shortest text any secret pattern (group 0) matches: an AWS key id, 4 + 16 bytes.
-const MIN_SECRET_BYTES: usize = 20;
+/// Compiles pattern heads ([`head_of`]) into a reverse dense DFA reporting
+/// every position where one of them starts ([`candidate_starts`]).
+/// Built whole at load (a few hundred states), so a first pass builds
+/// nothing; read backwards, most heads die within a byte or two.
+fn build_starts(sources: &[&str]) -> Result<dense::DFA<Vec<u32>>, ScanError> {
+    dense::Builder::new()
+        .syntax(syntax::Config::new().unicode(true).utf8(true))
+        .thompson(
+            thompson::Config::new()
+                .reverse(true)
+                .which_captures(WhichCaptures::None),
+        )
+        .configure(
+            dense::DFA::config()
+                .match_kind(regex_automata::MatchKind::All)
+                .start_kind(StartKind::Unanchored),
+        )
+        .build_many(sources)
+        .map_err(|e| ScanError::Pattern(Box::new(e)))
+}
+
+/// Gives each scanner an identity, so that the search caches a thread keeps
+/// ([`Scratch`]) are never used with another scanner's automata.
+static NEXT_SCANNER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The personal-data scanner: built once, then shared by reference (it is
 /// `Send + Sync`) between the threads that scan chunks.
 pub struct Scanner {
-    /// The patterns in [`GROUPS`], one multi-pattern regex per group, with
-    /// the shapes of [`shape_of`] in place of the big word alternations.
-    groups: Vec<Regex>,
-    /// Per group holding a shape: the exact patterns of the group, searched
-    /// anchored where a shape matched ([`Scanner::next_match`]).
-    exact: Vec<Option<Regex>>,
-    /// Per pattern: whether the group regex searches its shape.
-    shaped: Vec<bool>,
+    /// Identity for the per-thread caches ([`Scratch`]).
+    id: u64,
+    /// Reverse DFA over the heads of all patterns ([`head_of`]): where a
+    /// candidate may start.
+    starts: Option<dense::DFA<Vec<u32>>>,
+    /// All exact patterns, leftmost-first, searched anchored at candidate starts.
+    exact: Regex,
     pats: Vec<Pat>,
     ctx: AhoCorasick,
     ctx_bits: Vec<u16>,
@@ -968,7 +932,6 @@ impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
             .field("patterns", &self.pats.len())
-            .field("groups", &self.groups.len())
             .field("opts", &self.opts)
             .finish_non_exhaustive()
     }
@@ -1096,36 +1059,19 @@ impl Scanner {
         Scanner::build(opts, true)
     }
 
-    /// Builds the scanner, searching shapes ([`shape_of`]) or, for tests
-    /// that check the shapes change nothing, the exact patterns.
-    fn build(opts: ScanOptions, use_shapes: bool) -> Result<Scanner, ScanError> {
+    /// Builds the scanner, looking for candidates where the patterns' heads
+    /// start ([`head_of`]) or, for tests that check the heads change nothing,
+    /// at every position.
+    fn build(opts: ScanOptions, use_heads: bool) -> Result<Scanner, ScanError> {
         let pats = patterns();
         let exact: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
-        let shapes: Vec<Option<String>> = pats
-            .iter()
-            .map(|(p, s)| shape_of(*p, s).filter(|_| use_shapes))
-            .collect();
-        let searched: Vec<&str> = exact
-            .iter()
-            .zip(&shapes)
-            .map(|(e, sh)| sh.as_deref().unwrap_or(e))
-            .collect();
-        debug_assert_eq!(GROUPS.last().map(|g| g.end), Some(exact.len()));
-        let groups = GROUPS
-            .iter()
-            .map(|g| build_regex(&searched[g.clone()]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let shaped: Vec<bool> = shapes.iter().map(Option::is_some).collect();
-        let exact = GROUPS
-            .iter()
-            .map(|g| {
-                if shaped[g.clone()].contains(&true) {
-                    build_regex(&exact[g.clone()]).map(Some)
-                } else {
-                    Ok(None)
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let heads: Vec<&str> = pats.iter().map(|(p, _)| head_of(*p)).collect();
+        let starts = if use_heads {
+            Some(build_starts(&heads)?)
+        } else {
+            None
+        };
+        let exact = build_regex(&exact)?;
         let ctx = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
@@ -1136,9 +1082,9 @@ impl Scanner {
         let _ = names::dictionaries();
         let _ = phonenumber::parse(None, "+1 212 555 0134").map(|n| phonenumber::is_valid(&n));
         Ok(Scanner {
-            groups,
+            id: NEXT_SCANNER_ID.fetch_add(1, Ordering::Relaxed),
+            starts,
             exact,
-            shaped,
             pats: pats.into_iter().map(|(p, _)| p).collect(),
             ctx,
             ctx_bits: CONTEXT_WORDS.iter().map(|(_, b)| *b).collect(),
@@ -1194,39 +1140,42 @@ impl Scanner {
             secrets,
             run,
             keys,
+            starts,
+            caches,
         } = scratch;
         claimed.clear();
+        let caches = match caches {
+            Some(c) if c.owner == self.id => c,
+            _ => caches.insert(Caches {
+                owner: self.id,
+                exact: self.exact.create_cache(),
+            }),
+        };
+        let listed = self
+            .starts
+            .as_ref()
+            .is_some_and(|dfa| candidate_starts(dfa, text, starts).is_ok());
+        if !listed {
+            // Without heads (tests), or on a search error (not expected: the
+            // DFA has no quit bytes), try the exact patterns everywhere.
+            starts.clear();
+            starts.extend((0..text.len()).rev());
+        }
         let mut pos = 0;
         let mut last_end = 0;
-        // The next match of each group at or after the position it was
-        // searched from (`None`: no more matches). The leftmost of them, the
-        // earlier group on a tie, is the match one leftmost-first regex over
-        // all patterns would give, since groups hold contiguous pattern ranges
-        // in priority order; a group is searched again only when the cursor
-        // has passed its match.
-        let mut next: [Option<(usize, usize, usize)>; GROUPS.len()] = [None; GROUPS.len()];
-        // A group that cannot match this text is never searched (each search has a start-up
-        // cost that dominates short values such as CSV cells): every secret pattern needs at
-        // least MIN_SECRET_BYTES bytes, and an e-mail address an `@`.
-        let mut searched: [bool; GROUPS.len()] =
-            [text.len() < MIN_SECRET_BYTES, !text.contains(&b'@'), false];
-        while pos < text.len() {
-            let mut best: Option<(usize, usize, usize)> = None;
-            for (g, re) in self.groups.iter().enumerate() {
-                if !searched[g] || next[g].is_some_and(|(s, _, _)| s < pos) {
-                    next[g] = self.next_match(g, re, text, pos, whole && pos == 0);
-                    searched[g] = true;
-                }
-                if let Some(c) = next[g]
-                    && best.is_none_or(|b| c.0 < b.0)
-                {
-                    best = Some(c);
-                }
+        // `starts` runs right to left: take the candidate starts from its
+        // end. The first start from `pos` on where an exact pattern matches is
+        // the leftmost match of one leftmost-first regex over all patterns (a
+        // head matches wherever its pattern does), and the anchored search
+        // gives the pattern that regex would prefer there.
+        while let Some(s) = starts.pop() {
+            if s < pos {
+                continue;
             }
-            let Some((m_start, m_end, pat_index)) = best else {
-                break;
+            let input = Input::new(text).span(s..text.len()).anchored(Anchored::Yes);
+            let Some(m) = self.exact.search_with(&mut caches.exact, &input) else {
+                continue;
             };
-            let m = regex_automata::Match::must(pat_index, m_start..m_end);
             let pat = self.pats[m.pattern().as_usize()];
             match self.validate(pat, text, m.start(), m.end(), last_end, hint, whole) {
                 Some(a) => {
@@ -1244,9 +1193,6 @@ impl Scanner {
                 }
                 None => pos = m.end().max(m.start() + 1),
             }
-            while pos < text.len() && (0x80..0xC0).contains(&text[pos]) {
-                pos += 1;
-            }
         }
         let before = out.len();
         self.scan_generic_secrets(text, hint, claimed, out);
@@ -1258,59 +1204,6 @@ impl Scanner {
         }
         self.scan_names(text, hint, whole, claimed, run, keys, out);
         out[first..].sort_by_key(|f| (f.start, f.end));
-    }
-
-    /// The leftmost-first match of group `g`'s exact patterns at or after
-    /// `from`, as (start, end, pattern index).
-    ///
-    /// The group's regex searches shapes ([`shape_of`]); a shape match at
-    /// `s` for pattern `p` means no earlier pattern of the group matches at
-    /// `s` (a shape matches wherever its exact pattern does, and an earlier
-    /// one would have been preferred), so the group's exact patterns,
-    /// anchored at `s`, give the match one regex over the exact patterns
-    /// would give. When none of them matches, no exact pattern starts at `s`
-    /// and the search goes on from `s + 1` (every pattern starts with an
-    /// ASCII byte, so that is a character boundary).
-    ///
-    /// With `anchored_first`, a match starting right at `from` is looked for
-    /// first: it is the leftmost match if there is one, and found by the
-    /// forward automaton alone, where an unanchored search also runs a
-    /// reverse one to find the start. Field values (CSV cells, JSON strings)
-    /// are often one whole match.
-    fn next_match(
-        &self,
-        g: usize,
-        re: &Regex,
-        text: &[u8],
-        mut from: usize,
-        anchored_first: bool,
-    ) -> Option<(usize, usize, usize)> {
-        let mut anchored_first = anchored_first;
-        loop {
-            let input = Input::new(text).span(from..text.len());
-            let found = if anchored_first {
-                anchored_first = false;
-                re.search(&input.clone().anchored(Anchored::Yes))
-            } else {
-                None
-            };
-            let m = match found {
-                Some(m) => m,
-                None => re.search(&input)?,
-            };
-            let pat = GROUPS[g].start + m.pattern().as_usize();
-            let exact = match &self.exact[g] {
-                Some(exact) if self.shaped[pat] => exact,
-                _ => return Some((m.start(), m.end(), pat)),
-            };
-            let anchored = Input::new(text)
-                .span(m.start()..text.len())
-                .anchored(Anchored::Yes);
-            if let Some(x) = exact.search(&anchored) {
-                return Some((x.start(), x.end(), GROUPS[g].start + x.pattern().as_usize()));
-            }
-            from = m.start() + 1;
-        }
     }
 
     /// Pass 1b: long random-looking tokens (hex or mixed-case alphanumeric)
@@ -2010,6 +1903,40 @@ impl Scanner {
     }
 }
 
+/// Lists, right to left, every position of `text` where a pattern's head
+/// ([`head_of`]) matches, in one backward pass of the reverse DFA.
+///
+/// The DFA is unanchored (a head match may end anywhere) and reports
+/// all patterns' matches; as in every regex-automata DFA, a match is
+/// seen one byte late, so being in a match state after reading byte `i`
+/// means a head match starts at `i + 1`. Every head starts with an
+/// ASCII byte, so each position listed is a character boundary.
+fn candidate_starts(
+    dfa: &dense::DFA<Vec<u32>>,
+    text: &[u8],
+    starts: &mut Vec<usize>,
+) -> Result<(), regex_automata::MatchError> {
+    starts.clear();
+    let mut sid = dfa.start_state_reverse(&Input::new(text))?;
+    let mut at = text.len();
+    while at > 0 {
+        at -= 1;
+        sid = dfa.next_state(sid, text[at]);
+        if dfa.is_special_state(sid) {
+            if dfa.is_match_state(sid) {
+                starts.push(at + 1);
+            } else if dfa.is_quit_state(sid) {
+                return Err(regex_automata::MatchError::quit(text[at], at));
+            }
+        }
+    }
+    sid = dfa.next_eoi_state(sid);
+    if dfa.is_match_state(sid) {
+        starts.push(0);
+    }
+    Ok(())
+}
+
 /// True when `start..end` overlaps a span of `claimed` (sorted by start, and
 /// non-overlapping, so the ends are sorted too).
 fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> bool {
@@ -2087,6 +2014,17 @@ struct Scratch {
     /// The words of the name pass's current run.
     run: Vec<(usize, usize)>,
     keys: RunKeys,
+    /// Candidate starts of pass 1, right to left.
+    starts: Vec<usize>,
+    /// Search caches for the scanner that last used this thread's scratch.
+    caches: Option<Caches>,
+}
+
+/// A thread's search cache, valid for one scanner only ([`Scanner::id`]).
+/// Searching with them skips the regex's shared cache pool.
+struct Caches {
+    owner: u64,
+    exact: regex_automata::meta::Cache,
 }
 
 thread_local! {
@@ -2653,47 +2591,44 @@ mod tests {
     }
 
     #[test]
-    fn shapes_cover_their_word_lists() {
-        let full = |re: &str| {
-            regex_automata::meta::Regex::new(&format!("^(?:{re})$")).expect("shape compiles")
-        };
-        let street = full("[A-Z][a-z]+");
-        assert!(STREET_TYPES.iter().all(|w| street.is_match(w)));
-        let state = full("[A-Z]{2}");
-        assert!(US_STATES.split('|').all(|w| state.is_match(w)));
-        let month = full("[A-Z][a-z]{2,8}");
-        let months = "Jan January Feb February Mar March Apr April May Jun June Jul July Aug \
-                      August Sep Sept September Oct October Nov November Dec December";
-        let month_exact = full(MONTHS);
-        for m in months.split_whitespace() {
-            assert!(month_exact.is_match(m) && month.is_match(m), "{m}");
-        }
-        let unit = full(UNIT_SHAPE);
-        let unit_exact = full(UNIT);
-        for u in [
-            "Apt 4",
-            "Apartment 12B",
-            "Suite 805",
-            "Ste. 3",
-            "# 7",
-            "#12",
-            "Penthouse #2",
-        ] {
-            assert!(unit_exact.is_match(u) && unit.is_match(u), "{u}");
-        }
-        assert!(patterns().iter().all(|(p, s)| match p {
-            Pat::SecretPrefixed | Pat::SecretJwt | Pat::Ipv4 | Pat::AddressStreet => {
-                shape_of(*p, s).is_some()
+    fn heads_match_wherever_their_patterns_match() {
+        // Every match of a pattern, found unanchored on its own, must start
+        // a match of its head, or the candidate would never be tried.
+        let mut text = word_corpus(11, 3000);
+        text.push_str(
+            "-----BEGIN OPENSSH PRIVATE KEY----- mail a.b+c@d-e.example.co.uk now\n\
+             IBAN GB82 WEST 1234 5698 7654 32 and DE89370400440532013000\n\
+             card 4111 1111 1111 1111, 4111-1111-1111-1111, 378282246310005, 3782 822463 10005\n\
+             SSN 123-45-6789 or 123 45 6789 or 123456789, NINO AB 12 34 56 C, AB123456C\n\
+             call (212) 555-0134, 212.555.0134, +1 (212) 555 0134, +44 20 7946 0958\n\
+             hosts 10.1.2.3 fe80::1ff:fe23:4567:890a ::1 2001:db8::8a2e:370:7334\n\
+             born 1985-03-04, 3/4/1985, March 4th, 1985, Sept. 4 1985, 4th of March 1985\n\
+             12 Émile Zola Street, 5th Ave, 221B Baker Street, London NW1 6XE\n\
+             742 Evergreen Terrace, Springfield, IL 62704-1234 and 10 N. Main St. Apt 4\n",
+        );
+        for (p, src) in patterns() {
+            let pattern = Regex::new(&src).expect("pattern compiles");
+            let head = Regex::new(head_of(p)).expect("head compiles");
+            let mut n = 0;
+            for m in pattern.find_iter(text.as_bytes()) {
+                let at = Input::new(&text)
+                    .span(m.start()..text.len())
+                    .anchored(Anchored::Yes);
+                assert!(
+                    head.search(&at).is_some(),
+                    "{p:?}: no head at {:?}",
+                    &text[m.range()]
+                );
+                n += 1;
             }
-            _ => true,
-        }));
-        assert_eq!(counts_to_plus("a{16}b{8,}c{1,3}d{0}"), "a+b+c{1,3}d{0}");
+            assert!(n > 0, "{p:?} matches in the test text");
+        }
     }
 
-    /// Lines built from the vocabulary the shapes loosen: street types in
+    /// Lines built from the vocabulary of the patterns' word lists: street types in
     /// various cases and glued to other text, states, months, units,
     /// ordinals, postcodes, NINO-like and date-like tokens.
-    fn shape_corpus(seed: u64, lines: usize) -> String {
+    fn word_corpus(seed: u64, lines: usize) -> String {
         let mut x = seed;
         let mut next = move |n: usize| {
             x = x
@@ -2826,13 +2761,13 @@ mod tests {
     }
 
     #[test]
-    fn shapes_find_what_the_exact_patterns_find() {
+    fn heads_find_what_the_exact_patterns_find() {
         let exact = Scanner::build(ScanOptions::default(), false).expect("patterns compile");
-        let shaped = scanner();
-        let text = shape_corpus(7, 4000);
+        let headed = scanner();
+        let text = word_corpus(7, 4000);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         exact.scan(text.as_bytes(), &mut a);
-        shaped.scan(text.as_bytes(), &mut b);
+        headed.scan(text.as_bytes(), &mut b);
         assert!(a.len() > 1000, "the corpus has findings: {}", a.len());
         for kind in [
             PiiType::Address,
@@ -2846,7 +2781,7 @@ mod tests {
         for line in text.lines().take(1500) {
             let (mut a, mut b) = (Vec::new(), Vec::new());
             exact.scan_field(&FieldHint::from_name("address"), line.as_bytes(), &mut a);
-            shaped.scan_field(&FieldHint::from_name("address"), line.as_bytes(), &mut b);
+            headed.scan_field(&FieldHint::from_name("address"), line.as_bytes(), &mut b);
             assert_eq!(a, b, "{line:?}");
         }
     }
