@@ -71,7 +71,7 @@ pub struct Erased {
 }
 
 /// Rows found but deliberately not erased, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kept {
     pub collection: String,
     pub rows: usize,
@@ -88,6 +88,10 @@ pub struct Kept {
     /// category): its other personal fields were erased now. Empty: the whole record was kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// The legal holds keeping them (their erasure runs when the last is released). Empty: no
+    /// hold, the reason is another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<i64>,
 }
 
 /// Which of a collection's personal fields a planned change sets.
@@ -409,9 +413,7 @@ pub async fn plan_erasure(
                 collection: coll_ref.to_string(),
                 rows: shared,
                 reason: "also referenced by records of other people".to_owned(),
-                until: None,
-                deferred_until: None,
-                fields: Vec::new(),
+                ..Kept::default()
             });
         }
         // Legal holds covering this collection keep every row of it; statutory retention (a rule
@@ -545,9 +547,8 @@ pub async fn plan_erasure(
                     .map(|h| format!("legal hold #{}: {}", h.id, h.reason))
                     .collect::<Vec<_>>()
                     .join("; "),
-                until: None,
-                deferred_until: None,
-                fields: Vec::new(),
+                holds: held_ids.clone(),
+                ..Kept::default()
             });
         }
         if exempt > 0 {
@@ -557,7 +558,7 @@ pub async fn plan_erasure(
                 reason: exempt_reasons.join("; "),
                 until: exempt_until.map(|d| d.to_string()),
                 deferred_until: deferred_until.map(|d| d.to_string()),
-                fields: Vec::new(),
+                ..Kept::default()
             });
         }
         if !partly.is_empty() {
@@ -571,6 +572,7 @@ pub async fn plan_erasure(
                 until: partly_until.map(|d| d.to_string()),
                 deferred_until: partly_deferred.map(|d| d.to_string()),
                 fields: kept_fields,
+                ..Kept::default()
             });
             for (kept, rows) in &partly {
                 plan_rows(

@@ -140,9 +140,7 @@ pub async fn plan_rectification(
                 reason:
                     "also referenced by records of other people: correcting it would change theirs"
                         .to_owned(),
-                until: None,
-                deferred_until: None,
-                fields: Vec::new(),
+                ..Kept::default()
             });
         }
         if targets.is_empty() {

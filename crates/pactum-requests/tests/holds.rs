@@ -3,7 +3,10 @@
 //! later erases exactly the held rows although the CRM row that led to them is gone by then.
 //! Statutory retention with a known end defers the same way, until that day. On SQLite files.
 
-use pactum_domain::model::{DataMap, IdentityKind};
+mod common;
+
+use common::Stores;
+use pactum_domain::model::IdentityKind;
 use pactum_requests::{
     Connections, ErasureOptions, HoldScope, apply_datastore, erase_with, plan_erasure,
 };
@@ -76,35 +79,6 @@ INSERT INTO orders VALUES ('o-1', 1, 'Ada Lovelace'), ('o-2', 1, 'Ada Lovelace')
 INSERT INTO invoices VALUES (10, 1, 'Ada Lovelace', '12.50', '2019-03-04'), (11, 1, 'Ada Lovelace', '40.00', '2025-06-30'),
                             (12, 2, 'Bob Smith', '8.00', '2025-01-01');";
 
-struct Files {
-    _dir: tempfile::TempDir,
-    crm: String,
-    shop: String,
-}
-
-async fn files() -> Files {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut urls = Vec::new();
-    for (name, sql) in [("crm.db", CRM), ("shop.db", SHOP)] {
-        let path = dir.path().join(name);
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true);
-        let mut db = sqlx::SqliteConnection::connect_with(&opts)
-            .await
-            .expect("sqlite");
-        sqlx::raw_sql(sql).execute(&mut db).await.expect("schema");
-        urls.push(format!("sqlite://{}", path.display()));
-    }
-    let shop = urls.pop().expect("shop");
-    let crm = urls.pop().expect("crm");
-    Files {
-        _dir: dir,
-        crm,
-        shop,
-    }
-}
-
 async fn rows(url: &str, sql: &'static str) -> Vec<Vec<Option<String>>> {
     use sqlx::Row;
     let mut db = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
@@ -121,30 +95,15 @@ fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
 }
 
-fn map() -> DataMap {
-    let loaded = pactum_mapfile::load_str("shop.yml", MAP);
-    assert!(
-        !loaded.has_errors(),
-        "{}",
-        pactum_mapfile::report::human(&loaded)
-    );
-    loaded.map
-}
-
 const ORDERS: &str = "SELECT id, CAST(customer_id AS TEXT), shipping_name FROM orders ORDER BY id";
 const INVOICES: &str = "SELECT CAST(id AS TEXT), billing_name, amount FROM invoices ORDER BY id";
 const CUSTOMERS: &str = "SELECT CAST(id AS TEXT), email, name FROM customers ORDER BY id";
 
 #[tokio::test]
 async fn a_hold_on_a_datastore_keeps_its_rows_until_the_deferred_part_erases_exactly_them() {
-    let files = files().await;
-    let map = map();
-    let (crm, shop) = (files.crm.clone(), files.shop.clone());
-    let url_of = move |key: &str| match key {
-        "crm" => Some(crm.clone()),
-        "shop" => Some(shop.clone()),
-        _ => None,
-    };
+    let files = Stores::sqlite(CRM, SHOP).await;
+    let map = files.map(MAP);
+    let url_of = files.url_of();
     let who = [(IdentityKind::Email, "ada@example.com".to_owned())];
     let options = ErasureOptions {
         hash_key: None,
@@ -168,11 +127,21 @@ async fn a_hold_on_a_datastore_keeps_its_rows_until_the_deferred_part_erases_exa
         .kept
         .iter()
         .filter(|k| k.reason == "legal hold #7: litigation: Lovelace v. Shop Ltd")
-        .map(|k| (k.collection.as_str(), k.rows, k.until.clone()))
+        .map(|k| {
+            (
+                k.collection.as_str(),
+                k.rows,
+                k.until.clone(),
+                k.holds.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         held,
-        [("shop.invoices", 2, None), ("shop.orders", 2, None)],
+        [
+            ("shop.invoices", 2, None, vec![7]),
+            ("shop.orders", 2, None, vec![7])
+        ],
         "{:#?}",
         plan.kept
     );
@@ -199,13 +168,13 @@ async fn a_hold_on_a_datastore_keeps_its_rows_until_the_deferred_part_erases_exa
             .expect("applies");
     }
     assert_eq!(
-        rows(&files.crm, CUSTOMERS).await,
+        rows(&files.crm_url, CUSTOMERS).await,
         [
             vec![s("1"), None, s("[erased]")],
             vec![s("2"), s("bob@example.org"), s("Bob Smith")]
         ]
     );
-    let shop_before = rows(&files.shop, ORDERS).await;
+    let shop_before = rows(&files.shop_url, ORDERS).await;
     assert_eq!(shop_before[0], [s("o-1"), s("1"), s("Ada Lovelace")]);
     // Planning again finds nothing in the shop any more: only the stored deferred part can.
     let again = plan_erasure(
@@ -237,7 +206,7 @@ async fn a_hold_on_a_datastore_keeps_its_rows_until_the_deferred_part_erases_exa
     assert_eq!(done["shop.orders"].rows, 2);
     assert_eq!(done["shop.invoices"].rows, 1);
     assert_eq!(
-        rows(&files.shop, ORDERS).await,
+        rows(&files.shop_url, ORDERS).await,
         [
             vec![s("o-1"), None, None],
             vec![s("o-2"), None, None],
@@ -246,7 +215,7 @@ async fn a_hold_on_a_datastore_keeps_its_rows_until_the_deferred_part_erases_exa
         "exactly Ada's orders"
     );
     assert_eq!(
-        rows(&files.shop, INVOICES).await,
+        rows(&files.shop_url, INVOICES).await,
         [
             vec![s("10"), None, None],
             vec![s("11"), s("Ada Lovelace"), s("40.00")],
@@ -263,19 +232,17 @@ async fn a_hold_on_a_datastore_keeps_its_rows_until_the_deferred_part_erases_exa
     apply_datastore(&mut connections, &map, &both.to_plan(), "shop", &url_of)
         .await
         .expect("applies");
-    assert_eq!(rows(&files.shop, INVOICES).await[1], [s("11"), None, None]);
+    assert_eq!(
+        rows(&files.shop_url, INVOICES).await[1],
+        [s("11"), None, None]
+    );
 }
 
 #[tokio::test]
 async fn retention_with_a_known_end_is_deferred_to_that_day_and_said_so() {
-    let files = files().await;
-    let map = map();
-    let (crm, shop) = (files.crm.clone(), files.shop.clone());
-    let url_of = move |key: &str| match key {
-        "crm" => Some(crm.clone()),
-        "shop" => Some(shop.clone()),
-        _ => None,
-    };
+    let files = Stores::sqlite(CRM, SHOP).await;
+    let map = files.map(MAP);
+    let url_of = files.url_of();
     let who = [(IdentityKind::Email, "ada@example.com".to_owned())];
     let options = ErasureOptions {
         hash_key: None,

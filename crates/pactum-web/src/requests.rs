@@ -234,7 +234,11 @@ pub fn kept_records(outcome: Option<&serde_json::Value>) -> Vec<String> {
             let when =
                 if let Some(day) = k.get("deferred_until").and_then(serde_json::Value::as_str) {
                     format!(" They will be erased on {day}, by themselves.")
-                } else if reason.starts_with("legal hold #") {
+                } else if k
+                    .get("holds")
+                    .and_then(serde_json::Value::as_array)
+                    .is_some_and(|h| !h.is_empty())
+                {
                     " They will be erased when the hold is released.".to_owned()
                 } else if let Some(day) = k.get("until").and_then(serde_json::Value::as_str) {
                     format!(" We must keep them until {day}.")
@@ -629,7 +633,7 @@ mod tests {
     #[test]
     fn kept_records_are_told_in_words() {
         let outcome = serde_json::json!({"kept": [
-            {"collection": "web_db.invoices", "rows": 2, "reason": "legal hold #4: matter 7"},
+            {"collection": "web_db.invoices", "rows": 2, "reason": "legal hold #4: matter 7", "holds": [4]},
             {"collection": "shop.orders", "rows": 1, "reason": "HMRC: 6 years",
              "until": "2031-06-30", "deferred_until": "2031-06-30"},
             {"collection": "crm.notes", "rows": 3, "reason": "also referenced by records of other people"},

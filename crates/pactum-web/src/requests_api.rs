@@ -422,6 +422,15 @@ impl From<pactum_store::tasks::Task> for TaskView {
     }
 }
 
+/// Request `id`, or 404.
+async fn load(state: &AppState, id: i64) -> Result<Request, ApiError> {
+    state
+        .store
+        .request(id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))
+}
+
 /// A request's view with its tasks, for a single request.
 async fn full_view(state: &AppState, request: &Request) -> Result<RequestView, ApiError> {
     let mut view = view(state, request, true);
@@ -718,11 +727,7 @@ async fn admin_get(
     ApiPath(path): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     principal.require(Permission::ReadRequests)?;
-    let request = state
-        .store
-        .request(path.id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let request = load(&state, path.id).await?;
     state
         .store
         .audit_append(&NewEntry::new(
@@ -970,12 +975,9 @@ async fn admin_task_done(
             StoreError::InvalidRequest(why) => ApiError::Unprocessable(why.to_owned()),
             other => ApiError::from(other),
         })?;
-    let request = state
-        .store
-        .request(path.id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
-    Ok(Json(full_view(&state, &request).await?))
+    Ok(Json(
+        full_view(&state, &load(&state, path.id).await?).await?,
+    ))
 }
 
 /// Runs an approved request again after its execution stopped (every attempt failed), once the
@@ -1010,10 +1012,7 @@ async fn admin_retry(
             StoreError::RequestState { .. } => ApiError::Conflict(err.to_string()),
             other => ApiError::from(other),
         })?;
-    let request = state
-        .store
-        .request(path.id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
-    Ok(Json(full_view(&state, &request).await?))
+    Ok(Json(
+        full_view(&state, &load(&state, path.id).await?).await?,
+    ))
 }

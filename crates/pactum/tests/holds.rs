@@ -115,6 +115,7 @@ fn a_legal_hold_keeps_invoices_through_an_erasure_and_its_release_erases_them() 
         .find(|k| k["collection"] == "web_db.invoices")
         .unwrap_or_else(|| panic!("invoices are reported kept: {outcome:#}"));
     assert_eq!(kept["reason"], format!("legal hold #{hold_id}: {REASON}"));
+    assert_eq!(kept["holds"], serde_json::json!([hold_id]));
     assert_eq!(kept["rows"], ids.len());
     assert_eq!(
         block_on(invoices(&web_db, &ids)),
