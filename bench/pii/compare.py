@@ -5,7 +5,9 @@
 
 DIR holds what run.sh wrote: score.tickets.json / score.customers.json (from
 the shared score.py), bench.jsonl (scan-loop timings from the bench_pii
-example, one line per run) and cli.jsonl (whole-process timings of the CLI).
+example, one line per run), native.jsonl (datafog-core-native timed in the
+same session, each run right after one of ours; may be empty) and cli.jsonl
+(whole-process timings of the CLI).
 Standard library only.
 """
 import argparse
@@ -54,9 +56,16 @@ def main():
 
     bench = [json.loads(l) for l in open(os.path.join(a.results, "bench.jsonl")) if l.strip()]
     cli = [json.loads(l) for l in open(os.path.join(a.results, "cli.jsonl")) if l.strip()]
+    native_path = os.path.join(a.results, "native.jsonl")
+    native = [json.loads(l) for l in open(native_path) if l.strip()] if os.path.exists(native_path) else []
     print("## Speed, one core (scan loop only, as the anchors were timed; MB = 10^6 bytes handed to the scanner)\n")
     print("First pass = the anchors' method (warm up on 200 documents, time one pass); steady = a second pass,")
-    print("after the lazy DFA has built its states (a one-time cost of a few tens of milliseconds).\n")
+    print("after the lazy DFA has built its states (a one-time cost of a few tens of milliseconds).")
+    if native:
+        print(f"{FAST} was timed in this session: each of its runs right after one of ours, on the same core;")
+        print("the ratio is the median of the run-by-run ratios, which holds when the machine's speed drifts.\n")
+    else:
+        print(f"{FAST}'s figures are the anchors' recorded ones (`results/summary.json`).\n")
     print(f"| workload | pactum first pass MB/s, median [min-max] | rows/s | pactum steady MB/s | {FAST} MB/s | "
           f"x {FAST} (first / steady) | presidio-spacy MB/s | x presidio-spacy | presidio-noop MB/s | x presidio-noop |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -68,11 +77,19 @@ def main():
         med = statistics.median(mbs)
         steady = statistics.median(r["steady_mb_per_s"] for r in runs)
         rows = statistics.median(r["rows_per_s"] for r in runs)
-        df = median_mbps(perf, f"{FAST}|{w}")
+        same = [r for r in native if r["corpus"] == w]
+        if same:
+            df = statistics.median(r["mb_per_s"] for r in same)
+            pairs = list(zip(runs, same))
+            first_x = statistics.median(p["mb_per_s"] / n["mb_per_s"] for p, n in pairs)
+            steady_x = statistics.median(p["steady_mb_per_s"] / n["mb_per_s"] for p, n in pairs)
+            df_ratio = f"{first_x:.2f}x / {steady_x:.2f}x"
+        else:
+            df = median_mbps(perf, f"{FAST}|{w}")
+            df_ratio = "–" if not df else f"{med / df:.2f}x / {steady / df:.2f}x"
         ps = median_mbps(perf, f"presidio-spacy|{w}")
         pn = median_mbps(perf, f"presidio-noop|{w}")
         ratio = lambda x: "–" if not x else (f"{med / x:,.0f}x" if med / x >= 10 else f"{med / x:.2f}x")  # noqa: E731
-        df_ratio = "–" if not df else f"{med / df:.2f}x / {steady / df:.2f}x"
         print(f"| {w} | {med:.1f} [{min(mbs):.1f}-{max(mbs):.1f}] | {rows:,.0f} | {steady:.1f} | {fmt(df, 1)} | {df_ratio} | "
               f"{fmt(ps, 3)} | {ratio(ps)} | {fmt(pn, 3)} | {ratio(pn)} |")
     print("\n## End to end through the CLI (`scan --format jsonl FILE`, process start to exit)\n")
