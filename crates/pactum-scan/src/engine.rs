@@ -7,7 +7,8 @@
 //! house number, a space and a capital for the addresses) reads the text
 //! once, backwards, and lists every position where a head matches
 //! ([`candidate_starts`]); the exact patterns are then tried,
-//! anchored, at those positions only, left to right. Each candidate goes to
+//! anchored, at those positions only, left to right ([`Exact`]: a dense DFA
+//! built at load for most patterns, a lazy DFA for the addresses). Each candidate goes to
 //! its validator; a rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
 //! runs of them against the census name dictionaries and person context words,
 //! skipping anything pass 1 already claimed.
@@ -15,12 +16,14 @@
 //! Invariant: no pattern matches a line break, so findings never span lines
 //! and the text layer can scan many lines in one call.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aho_corasick::AhoCorasick;
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::{self, WhichCaptures};
+use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
@@ -880,6 +883,105 @@ fn build_regex(sources: &[&str]) -> Result<Regex, ScanError> {
         .map_err(|e| ScanError::Pattern(Box::new(e)))
 }
 
+/// Compiles the patterns that are not addresses into one anchored,
+/// leftmost-first dense DFA, built whole at load (about 0.6 MB, some 30 ms),
+/// so that the anchored searches at candidate starts build nothing during a
+/// first pass. The address patterns stay in a lazy DFA ([`build_regex`]):
+/// with their 400 street types and counted runs of capitalised words, a
+/// dense DFA of them takes 7 MB and half a second to build.
+fn build_front(sources: &[&str]) -> Result<dense::DFA<Vec<u32>>, ScanError> {
+    dense::Builder::new()
+        .syntax(syntax::Config::new().unicode(true).utf8(true))
+        .thompson(thompson::Config::new().which_captures(WhichCaptures::None))
+        .configure(
+            dense::DFA::config()
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                .start_kind(StartKind::Anchored),
+        )
+        .build_many(sources)
+        .map_err(|e| ScanError::Pattern(Box::new(e)))
+}
+
+fn is_address(pat: Pat) -> bool {
+    matches!(pat, Pat::AddressUs | Pat::AddressUk | Pat::AddressStreet)
+}
+
+/// Bit of a candidate start ([`candidate_starts`]): a head of a pattern that
+/// is not an address matches there.
+const HEAD_FRONT: u8 = 1;
+/// Bit of a candidate start: an address head matches there.
+const HEAD_ADDRESS: u8 = 2;
+
+/// The exact patterns, searched anchored at a candidate start.
+enum Exact {
+    /// The patterns split in two: the leading patterns that are not
+    /// addresses in a dense DFA ([`build_front`]), the trailing address
+    /// patterns in a lazy one. Anchored at one start, a leftmost-first regex
+    /// over all patterns reports the first pattern, in pattern order, that
+    /// matches there; the addresses come last, so they are tried only when
+    /// no other pattern matches, and each part only where one of its heads
+    /// matches.
+    Split {
+        /// Boxed: the DFA's header is large, the other variant small.
+        front: Box<dense::DFA<Vec<u32>>>,
+        /// Number of patterns in `front`; address pattern `i` is pattern
+        /// `n_front + i` of the whole list.
+        n_front: usize,
+        address: Regex,
+    },
+    /// One leftmost-first regex over all patterns, tried at every position:
+    /// the reference the split search is tested against.
+    Union(Regex),
+}
+
+impl Exact {
+    /// The lazy DFA whose cache a thread keeps ([`Caches`]).
+    fn lazy(&self) -> &Regex {
+        match self {
+            Exact::Split { address, .. } => address,
+            Exact::Union(re) => re,
+        }
+    }
+
+    /// The pattern the leftmost-first regex over all patterns matches
+    /// anchored at `s`, and the match end. `heads` says which parts' heads
+    /// match at `s` ([`HEAD_FRONT`], [`HEAD_ADDRESS`]).
+    fn find_at(
+        &self,
+        text: &[u8],
+        s: usize,
+        heads: u8,
+        cache: &mut regex_automata::meta::Cache,
+    ) -> Option<(usize, usize)> {
+        let input = Input::new(text).span(s..text.len()).anchored(Anchored::Yes);
+        match self {
+            Exact::Union(re) => re
+                .search_with(cache, &input)
+                .map(|m| (m.pattern().as_usize(), m.end())),
+            Exact::Split {
+                front,
+                n_front,
+                address,
+            } => {
+                if heads & HEAD_FRONT != 0 {
+                    // The DFA has no quit bytes (ASCII word boundaries only)
+                    // and was built for anchored searches, the only errors it
+                    // could report: a search cannot fail.
+                    if let Ok(Some(m)) = front.try_search_fwd(&input) {
+                        return Some((m.pattern().as_usize(), m.offset()));
+                    }
+                }
+                if heads & HEAD_ADDRESS == 0 {
+                    return None;
+                }
+                address
+                    .search_with(cache, &input)
+                    .map(|m| (n_front + m.pattern().as_usize(), m.end()))
+            }
+        }
+    }
+}
+
 /// Compiles pattern heads ([`head_of`]) into a reverse dense DFA reporting
 /// every position where one of them starts ([`candidate_starts`]).
 /// Built whole at load (a few hundred states), so a first pass builds
@@ -913,8 +1015,11 @@ pub struct Scanner {
     /// Reverse DFA over the heads of all patterns ([`head_of`]): where a
     /// candidate may start.
     starts: Option<dense::DFA<Vec<u32>>>,
-    /// All exact patterns, leftmost-first, searched anchored at candidate starts.
-    exact: Regex,
+    /// Per pattern, the bit its head sets on a candidate start
+    /// ([`HEAD_FRONT`], [`HEAD_ADDRESS`]).
+    head_bits: Vec<u8>,
+    /// All exact patterns, searched anchored at candidate starts.
+    exact: Exact,
     pats: Vec<Pat>,
     ctx: AhoCorasick,
     ctx_bits: Vec<u16>,
@@ -984,8 +1089,13 @@ fn num(s: &[u8]) -> u32 {
 }
 
 fn month_from_name(s: &[u8]) -> Option<u32> {
-    let lower: Vec<u8> = s.iter().take(3).map(u8::to_ascii_lowercase).collect();
-    let m = match lower.as_slice() {
+    // The first three bytes lower-cased, on the stack.
+    let mut buf = [0u8; 3];
+    let n = s.len().min(3);
+    for (d, c) in buf.iter_mut().zip(s) {
+        *d = c.to_ascii_lowercase();
+    }
+    let m = match &buf[..n] {
         b"jan" => 1,
         b"feb" => 2,
         b"mar" => 3,
@@ -1066,12 +1176,31 @@ impl Scanner {
         let pats = patterns();
         let exact: Vec<&str> = pats.iter().map(|(_, s)| s.as_str()).collect();
         let heads: Vec<&str> = pats.iter().map(|(p, _)| head_of(*p)).collect();
-        let starts = if use_heads {
-            Some(build_starts(&heads)?)
+        let head_bits = pats
+            .iter()
+            .map(|(p, _)| {
+                if is_address(*p) {
+                    HEAD_ADDRESS
+                } else {
+                    HEAD_FRONT
+                }
+            })
+            .collect();
+        let (starts, exact) = if use_heads {
+            // The split search relies on the addresses coming last.
+            let n_front = pats.iter().take_while(|(p, _)| !is_address(*p)).count();
+            if !pats[n_front..].iter().all(|(p, _)| is_address(*p)) {
+                return Err(ScanError::Pattern("address patterns must come last".into()));
+            }
+            let exact = Exact::Split {
+                front: Box::new(build_front(&exact[..n_front])?),
+                n_front,
+                address: build_regex(&exact[n_front..])?,
+            };
+            (Some(build_starts(&heads)?), exact)
         } else {
-            None
+            (None, Exact::Union(build_regex(&exact)?))
         };
-        let exact = build_regex(&exact)?;
         let ctx = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
@@ -1084,6 +1213,7 @@ impl Scanner {
         Ok(Scanner {
             id: NEXT_SCANNER_ID.fetch_add(1, Ordering::Relaxed),
             starts,
+            head_bits,
             exact,
             pats: pats.into_iter().map(|(p, _)| p).collect(),
             ctx,
@@ -1148,7 +1278,7 @@ impl Scanner {
             Some(c) if c.owner == self.id => c,
             _ => caches.insert(Caches {
                 owner: self.id,
-                exact: self.exact.create_cache(),
+                exact: self.exact.lazy().create_cache(),
             }),
         };
         let listed = self
@@ -1159,7 +1289,7 @@ impl Scanner {
             // Without heads (tests), or on a search error (not expected: the
             // DFA has no quit bytes), try the exact patterns everywhere.
             starts.clear();
-            starts.extend((0..text.len()).rev());
+            starts.extend((0..text.len()).rev().map(|s| (s, StateID::ZERO)));
         }
         let mut pos = 0;
         let mut last_end = 0;
@@ -1168,16 +1298,19 @@ impl Scanner {
         // the leftmost match of one leftmost-first regex over all patterns (a
         // head matches wherever its pattern does), and the anchored search
         // gives the pattern that regex would prefer there.
-        while let Some(s) = starts.pop() {
+        while let Some((s, sid)) = starts.pop() {
             if s < pos {
                 continue;
             }
-            let input = Input::new(text).span(s..text.len()).anchored(Anchored::Yes);
-            let Some(m) = self.exact.search_with(&mut caches.exact, &input) else {
+            let heads = match (&self.starts, listed) {
+                (Some(dfa), true) => heads_at(dfa, &self.head_bits, sid),
+                _ => HEAD_FRONT | HEAD_ADDRESS,
+            };
+            let Some((pid, end)) = self.exact.find_at(text, s, heads, &mut caches.exact) else {
                 continue;
             };
-            let pat = self.pats[m.pattern().as_usize()];
-            match self.validate(pat, text, m.start(), m.end(), last_end, hint, whole) {
+            let pat = self.pats[pid];
+            match self.validate(pat, text, s, end, last_end, hint, whole) {
                 Some(a) => {
                     claimed.push((a.start, a.end));
                     if a.score >= self.opts.min_score {
@@ -1189,9 +1322,9 @@ impl Scanner {
                         });
                     }
                     last_end = a.end;
-                    pos = a.end.max(m.start() + 1);
+                    pos = a.end.max(s + 1);
                 }
-                None => pos = m.end().max(m.start() + 1),
+                None => pos = end.max(s + 1),
             }
         }
         let before = out.len();
@@ -1238,12 +1371,15 @@ impl Scanner {
                 end += 1;
             }
             i = end;
-            if (st > 0 && is_word_byte(text[st - 1])) || !random_token(&text[st..end]) {
+            // Cheapest test first: tokens inside pass 1's findings (prefixed
+            // secrets, emails...) skip the entropy and context checks.
+            if (st > 0 && is_word_byte(text[st - 1]))
+                || overlaps_claimed(claimed, st, end)
+                || !random_token(&text[st..end])
+            {
                 continue;
             }
-            if !overlaps_claimed(claimed, st, end)
-                && (field || self.context_before(text, st, 48, 0) & C_SECRET != 0)
-            {
+            if field || self.context_before(text, st, 48, 0) & C_SECRET != 0 {
                 out.push(Finding {
                     kind: PiiType::Secret,
                     start: st,
@@ -1389,8 +1525,8 @@ impl Scanner {
                 if !validate::us_ssn_str(s) {
                     return None;
                 }
-                let ctx = self.context_before(text, start, 40, last_end) & C_SSN != 0
-                    || hint.expect == Some(PiiType::UsSsn);
+                let ctx = hint.expect == Some(PiiType::UsSsn)
+                    || self.context_before(text, start, 40, last_end) & C_SSN != 0;
                 match (pat, ctx) {
                     (Pat::SsnPlain, false) => None,
                     (_, true) => accept(PiiType::UsSsn, 0.95),
@@ -1402,8 +1538,8 @@ impl Scanner {
                 if !validate::uk_nino(s) {
                     return None;
                 }
-                let ctx = self.context_before(text, start, 40, last_end) & C_NINO != 0
-                    || hint.expect == Some(PiiType::UkNino);
+                let ctx = hint.expect == Some(PiiType::UkNino)
+                    || self.context_before(text, start, 40, last_end) & C_NINO != 0;
                 accept(PiiType::UkNino, if ctx { 0.95 } else { 0.8 })
             }
             Pat::PhoneIntl => self.phone_intl(text, start, end, last_end),
@@ -1439,8 +1575,8 @@ impl Scanner {
                 if nd > digits.len() || !self.nanp_valid(&digits[..nd]) {
                     return None;
                 }
-                let ctx = self.context_before(text, start, 32, last_end) & C_PHONE != 0
-                    || hint.expect == Some(PiiType::Phone);
+                let ctx = hint.expect == Some(PiiType::Phone)
+                    || self.context_before(text, start, 32, last_end) & C_PHONE != 0;
                 let spaced = !s.contains(&b'-') && !s.contains(&b'.') && !s.contains(&b'(');
                 let score = match (ctx, spaced) {
                     (true, _) => 0.95,
@@ -1499,8 +1635,8 @@ impl Scanner {
                 accept(PiiType::Address, if has_type { 0.9 } else { 0.75 })
             }
             Pat::AddressStreet => {
-                let ctx = self.context_before(text, start, 40, last_end) & C_ADDRESS != 0
-                    || hint.expect == Some(PiiType::Address);
+                let ctx = hint.expect == Some(PiiType::Address)
+                    || self.context_before(text, start, 40, last_end) & C_ADDRESS != 0;
                 accept(PiiType::Address, if ctx { 0.75 } else { 0.45 })
             }
         }
@@ -1508,9 +1644,16 @@ impl Scanner {
 
     fn is_street_type(&self, w: &[u8]) -> bool {
         let w = w.strip_suffix(b".").unwrap_or(w);
-        std::str::from_utf8(w)
-            .map(|w| self.street_types.contains(&w.to_ascii_lowercase()))
-            .unwrap_or(false)
+        // Lower-cased on the stack: every street type is shorter than the
+        // buffer, so a longer word is not one.
+        let mut buf = [0u8; 32];
+        let Some(lower) = buf.get_mut(..w.len()) else {
+            return false;
+        };
+        for (d, c) in lower.iter_mut().zip(w) {
+            *d = c.to_ascii_lowercase();
+        }
+        std::str::from_utf8(lower).is_ok_and(|w| self.street_types.contains(w))
     }
 
     fn nanp_valid(&self, digits: &[u8]) -> bool {
@@ -1630,8 +1773,10 @@ impl Scanner {
         if age > 120 {
             return None;
         }
-        let ctx = self.context_before(text, start, 40, last_end) & C_DOB != 0;
-        let score = if ctx || hint.expect == Some(PiiType::DateOfBirth) {
+        // The field's hint first: it makes the context search needless.
+        let score = if hint.expect == Some(PiiType::DateOfBirth)
+            || self.context_before(text, start, 40, last_end) & C_DOB != 0
+        {
             0.9
         } else if whole && !hint.other_date && (16..=110).contains(&age) {
             // A field holding nothing but a date decades old is most likely a birth date.
@@ -1730,10 +1875,8 @@ impl Scanner {
                         np += 1;
                         break;
                     }
-                    if !std::str::from_utf8(&text[k..pe])
-                        .is_ok_and(|w| names::is_particle(w.as_bytes()))
-                        || text.get(pe) != Some(&b' ')
-                    {
+                    // Particles are ASCII: bytes equal to one are valid UTF-8.
+                    if !names::is_particle(&text[k..pe]) || text.get(pe) != Some(&b' ') {
                         break;
                     }
                     parts[np] = (k, pe);
@@ -1781,17 +1924,11 @@ impl Scanner {
         whole: bool,
         out: &mut Vec<Finding>,
     ) {
-        keys.fill(text, run);
+        keys.fill(text, run, dicts);
         let keys = &*keys;
-        let stop = |k: usize| keys.key(k).is_some_and(names::is_stopword);
-        let first = |k: usize| {
-            keys.key(k)
-                .is_some_and(|w| names::lookup_key(w, |x| dicts.is_first(x)))
-        };
-        let last = |k: usize| {
-            keys.key(k)
-                .is_some_and(|w| names::lookup_key(w, |x| dicts.is_last(x)))
-        };
+        let stop = |k: usize| keys.bits[k] & names::STOP != 0;
+        let first = |k: usize| keys.bits[k] & names::FIRST != 0;
+        let last = |k: usize| keys.bits[k] & names::LAST != 0;
         // Leading and trailing stop words ("Customer", "Please") are not part of
         // the name, unless the dictionary knows them in that place: "Will" can
         // start a name and "Good", "Price" or "West" can end one.
@@ -1800,7 +1937,7 @@ impl Scanner {
         while a <= b && stop(a) {
             let ctx = keys
                 .key(a)
-                .is_some_and(|w| PERSON_BEFORE.binary_search(&w).is_ok());
+                .is_some_and(|w| context_word(w.as_bytes()) & W_BEFORE != 0);
             if a < b && !ctx && first(a) {
                 break;
             }
@@ -1842,12 +1979,12 @@ impl Scanner {
             (false, true) => 0.4,
             (false, false) => 0.0,
         };
-        let prev = prev_word(text, start);
-        let ctx_before = lead_ctx || prev.is_some_and(|w| ascii_in_list(w, PERSON_BEFORE));
+        let prev = prev_word(text, start).map_or(0, context_word);
+        let ctx_before = lead_ctx || prev & W_BEFORE != 0;
         // "by", "from", "call"... precede names but also anything else: they
         // only add to a dictionary hit, they never make a name on their own.
-        let weak_before = !lead_ctx && prev.is_some_and(|w| ascii_in_list(w, PERSON_BEFORE_WEAK));
-        let ctx_after = next_word(text, end).is_some_and(|w| ascii_in_list(w, PERSON_AFTER));
+        let weak_before = !lead_ctx && prev & W_BEFORE_WEAK != 0;
+        let ctx_after = next_word(text, end).is_some_and(|w| context_word(w) & W_AFTER != 0);
         if score == 0.0 && weak_before && !ctx_after {
             // No dictionary hit and only a weak context word: the lowest score
             // that is still reported by default.
@@ -1875,7 +2012,7 @@ impl Scanner {
         let org = || {
             (a..=b).any(|k| {
                 keys.key(k)
-                    .is_some_and(|w| ORG_WORDS.binary_search(&w).is_ok())
+                    .is_some_and(|w| context_word(w.as_bytes()) & W_ORG != 0)
             })
         };
         if score >= self.opts.min_score && !org() {
@@ -1910,11 +2047,12 @@ impl Scanner {
 /// all patterns' matches; as in every regex-automata DFA, a match is
 /// seen one byte late, so being in a match state after reading byte `i`
 /// means a head match starts at `i + 1`. Every head starts with an
-/// ASCII byte, so each position listed is a character boundary.
+/// ASCII byte, so each position listed is a character boundary. Each start
+/// comes with the match state reporting it, for [`heads_at`].
 fn candidate_starts(
     dfa: &dense::DFA<Vec<u32>>,
     text: &[u8],
-    starts: &mut Vec<usize>,
+    starts: &mut Vec<(usize, StateID)>,
 ) -> Result<(), regex_automata::MatchError> {
     starts.clear();
     let mut sid = dfa.start_state_reverse(&Input::new(text))?;
@@ -1924,7 +2062,7 @@ fn candidate_starts(
         sid = dfa.next_state(sid, text[at]);
         if dfa.is_special_state(sid) {
             if dfa.is_match_state(sid) {
-                starts.push(at + 1);
+                starts.push((at + 1, sid));
             } else if dfa.is_quit_state(sid) {
                 return Err(regex_automata::MatchError::quit(text[at], at));
             }
@@ -1932,9 +2070,18 @@ fn candidate_starts(
     }
     sid = dfa.next_eoi_state(sid);
     if dfa.is_match_state(sid) {
-        starts.push(0);
+        starts.push((0, sid));
     }
     Ok(())
+}
+
+/// The union of `head_bits` of the heads a match state of the heads' DFA
+/// reports. Computed only for the starts actually tried, not for every
+/// start listed: most are skipped inside an earlier finding.
+fn heads_at(dfa: &dense::DFA<Vec<u32>>, head_bits: &[u8], sid: StateID) -> u8 {
+    (0..dfa.match_len(sid)).fold(0, |b, i| {
+        b | head_bits[dfa.match_pattern(sid, i).as_usize()]
+    })
 }
 
 /// True when `start..end` overlaps a span of `claimed` (sorted by start, and
@@ -2014,8 +2161,9 @@ struct Scratch {
     /// The words of the name pass's current run.
     run: Vec<(usize, usize)>,
     keys: RunKeys,
-    /// Candidate starts of pass 1, right to left.
-    starts: Vec<usize>,
+    /// Candidate starts of pass 1, right to left, with the match state of
+    /// the heads' DFA that reported each ([`heads_at`]).
+    starts: Vec<(usize, StateID)>,
     /// Search caches for the scanner that last used this thread's scratch.
     caches: Option<Caches>,
 }
@@ -2077,12 +2225,19 @@ struct RunKeys {
     /// Per word, its key's span in `buf`; `None` when the word does not fold
     /// to a key (digits, symbols).
     spans: Vec<Option<(usize, usize)>>,
+    /// Per word, the dictionaries that know it ([`names::Dictionaries::bits`]):
+    /// [`names::STOP`] for the whole key; [`names::FIRST`] and
+    /// [`names::LAST`] for the whole key or, in a hyphenated key
+    /// (`Hans-Peter`, `Smith-Jones`), for one of its parts of two or more
+    /// letters.
+    bits: Vec<u8>,
 }
 
 impl RunKeys {
-    fn fill(&mut self, text: &[u8], run: &[(usize, usize)]) {
+    fn fill(&mut self, text: &[u8], run: &[(usize, usize)], dicts: &names::Dictionaries) {
         self.buf.clear();
         self.spans.clear();
+        self.bits.clear();
         for &(s, e) in run {
             let from = self.buf.len();
             let w = &text[s..e];
@@ -2095,6 +2250,19 @@ impl RunKeys {
                 std::str::from_utf8(w).is_ok_and(|w| names::fold_append(w, &mut self.buf))
             };
             self.spans.push(ok.then_some((from, self.buf.len())));
+            let bits = match self.key(self.spans.len() - 1) {
+                None => 0,
+                Some(key) => {
+                    let mut bits = dicts.bits(key);
+                    if key.contains('-') {
+                        for part in key.split('-').filter(|p| p.len() > 1) {
+                            bits |= dicts.bits(part) & (names::FIRST | names::LAST);
+                        }
+                    }
+                    bits
+                }
+            };
+            self.bits.push(bits);
         }
     }
 
@@ -2103,19 +2271,42 @@ impl RunKeys {
     }
 }
 
-/// Longest word of the context lists looked up with [`ascii_in_list`].
-const MAX_CONTEXT_WORD: usize = 16;
+/// [`context_word`]: in [`PERSON_BEFORE`].
+const W_BEFORE: u8 = 1;
+/// [`context_word`]: in [`PERSON_BEFORE_WEAK`].
+const W_BEFORE_WEAK: u8 = 2;
+/// [`context_word`]: in [`PERSON_AFTER`].
+const W_AFTER: u8 = 4;
+/// [`context_word`]: in [`ORG_WORDS`].
+const W_ORG: u8 = 8;
 
-/// True when the ASCII word `w`, lower-cased, is in the sorted `list`.
-fn ascii_in_list(w: &[u8], list: &[&str]) -> bool {
-    let mut buf = [0u8; MAX_CONTEXT_WORD];
-    if w.len() > buf.len() {
-        return false;
-    }
-    for (d, c) in buf.iter_mut().zip(w) {
-        *d = c.to_ascii_lowercase();
-    }
-    std::str::from_utf8(&buf[..w.len()]).is_ok_and(|k| list.binary_search(&k).is_ok())
+/// The name-context lists `w`, ASCII lower-cased, is in ([`W_BEFORE`],
+/// [`W_BEFORE_WEAK`], [`W_AFTER`], [`W_ORG`]): one binary search over the
+/// packed words of all four lists ([`names::pack`]), instead of one string
+/// search per list.
+fn context_word(w: &[u8]) -> u8 {
+    static TABLE: OnceLock<Vec<(u128, u8)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t: Vec<(u128, u8)> = Vec::new();
+        for (list, bit) in [
+            (PERSON_BEFORE, W_BEFORE),
+            (PERSON_BEFORE_WEAK, W_BEFORE_WEAK),
+            (PERSON_AFTER, W_AFTER),
+            (ORG_WORDS, W_ORG),
+        ] {
+            for key in names::pack_sorted(list) {
+                match t.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, b)) => *b |= bit,
+                    None => t.push((key, bit)),
+                }
+            }
+        }
+        t.sort_unstable();
+        t
+    });
+    names::pack(w)
+        .and_then(|key| table.binary_search_by_key(&key, |&(k, _)| k).ok())
+        .map_or(0, |i| table[i].1)
 }
 
 /// The ASCII word right before `at` on the same line, skipping up to three
@@ -2551,13 +2742,69 @@ mod tests {
     }
 
     #[test]
-    fn word_lists_are_sorted_for_binary_search() {
+    fn street_types_fit_the_lookup_buffer() {
+        assert!(STREET_TYPES.iter().all(|t| t.len() < 32));
+        let s = scanner();
+        assert!(s.is_street_type(b"Ave.") && s.is_street_type(b"BOULEVARD"));
+        assert!(!s.is_street_type(b"Avenues") && !s.is_street_type(&[b'a'; 40]));
+    }
+
+    #[test]
+    fn month_names_fold_their_first_three_letters() {
+        assert_eq!(month_from_name(b"Sept"), Some(9));
+        assert_eq!(month_from_name(b"DECEMBER"), Some(12));
+        assert_eq!(month_from_name(b"mAy"), Some(5));
+        assert_eq!(month_from_name(b"ma"), None);
+        assert_eq!(month_from_name(b""), None);
+        assert_eq!(month_from_name(b"Maz"), None);
+    }
+
+    #[test]
+    fn word_lists_are_sorted_and_short_enough_to_pack() {
         for list in [PERSON_BEFORE, PERSON_BEFORE_WEAK, PERSON_AFTER, ORG_WORDS] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
         assert!(PERSON_BEFORE_WEAK.iter().all(|w| PERSON_BEFORE.contains(w)));
         for list in [PERSON_BEFORE, PERSON_BEFORE_WEAK, PERSON_AFTER] {
-            assert!(list.iter().all(|w| w.len() <= MAX_CONTEXT_WORD));
+            assert!(list.iter().all(|w| w.len() <= names::MAX_PACKED));
+        }
+    }
+
+    #[test]
+    fn context_words_map_to_their_lists() {
+        for (list, bit) in [
+            (PERSON_BEFORE, W_BEFORE),
+            (PERSON_BEFORE_WEAK, W_BEFORE_WEAK),
+            (PERSON_AFTER, W_AFTER),
+            (ORG_WORDS, W_ORG),
+        ] {
+            for w in list {
+                assert!(context_word(w.as_bytes()) & bit != 0, "{w}");
+                let upper = w.to_ascii_uppercase();
+                assert!(context_word(upper.as_bytes()) & bit != 0, "{upper}");
+            }
+        }
+        // Every bit set belongs to a list holding the word.
+        for w in PERSON_BEFORE.iter().chain(PERSON_AFTER).chain(ORG_WORDS) {
+            let b = context_word(w.as_bytes());
+            assert_eq!(b & W_BEFORE != 0, PERSON_BEFORE.contains(w), "{w}");
+            assert_eq!(
+                b & W_BEFORE_WEAK != 0,
+                PERSON_BEFORE_WEAK.contains(w),
+                "{w}"
+            );
+            assert_eq!(b & W_AFTER != 0, PERSON_AFTER.contains(w), "{w}");
+            assert_eq!(b & W_ORG != 0, ORG_WORDS.contains(w), "{w}");
+        }
+        for w in [
+            "",
+            "agents",
+            "ag",
+            "mrs.",
+            "thanksgiving",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ] {
+            assert_eq!(context_word(w.as_bytes()), 0, "{w}");
         }
     }
 

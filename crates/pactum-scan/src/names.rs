@@ -5,7 +5,7 @@
 //! regenerates them. Lookups fold case and common Latin diacritics, so
 //! `José` and `JOSE` both hit `jose`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
@@ -35,27 +35,42 @@ impl Hasher for Fnv {
 }
 
 pub(crate) type FnvSet<T> = HashSet<T, BuildHasherDefault<Fnv>>;
+pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
-/// The two dictionaries, built once per process.
+/// [`Dictionaries::bits`]: a census first name.
+pub(crate) const FIRST: u8 = 1;
+/// [`Dictionaries::bits`]: a census last name.
+pub(crate) const LAST: u8 = 2;
+/// [`Dictionaries::bits`]: one of [`STOPWORDS`].
+pub(crate) const STOP: u8 = 4;
+
+/// The dictionaries, built once per process: one map from folded word to
+/// the lists it is in, so that the name pass looks each word up once, not
+/// once per list.
 pub(crate) struct Dictionaries {
-    first: FnvSet<&'static str>,
-    last: FnvSet<&'static str>,
-    stop: FnvSet<&'static str>,
+    words: FnvMap<&'static str, u8>,
 }
 
-fn parse(list: &'static str) -> FnvSet<&'static str> {
+fn add(words: &mut FnvMap<&'static str, u8>, list: impl Iterator<Item = &'static str>, bit: u8) {
+    for w in list {
+        *words.entry(w).or_insert(0) |= bit;
+    }
+}
+
+fn parse(list: &'static str) -> impl Iterator<Item = &'static str> {
     list.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect()
 }
 
 /// Returns the process-wide dictionaries, parsing the embedded lists on first use.
 pub(crate) fn dictionaries() -> &'static Dictionaries {
     static DICTS: OnceLock<Dictionaries> = OnceLock::new();
-    DICTS.get_or_init(|| Dictionaries {
-        first: parse(FIRST_NAMES),
-        last: parse(LAST_NAMES),
-        stop: STOPWORDS.iter().copied().collect(),
+    DICTS.get_or_init(|| {
+        let mut words = FnvMap::default();
+        add(&mut words, parse(FIRST_NAMES), FIRST);
+        add(&mut words, parse(LAST_NAMES), LAST);
+        add(&mut words, STOPWORDS.iter().copied(), STOP);
+        Dictionaries { words }
     })
 }
 
@@ -86,29 +101,59 @@ const PARTICLES: &[&str] = &[
     "la", "le", "st", "ten", "ter", "van", "von", "y", "zu",
 ];
 
-pub(crate) fn is_stopword(folded: &str) -> bool {
-    dictionaries().stop.contains(folded)
-}
-
 /// The longest word in [`PARTICLES`].
 pub(crate) const MAX_PARTICLE: usize = 5;
 
 /// True when `word` is one of [`PARTICLES`] (as written: lower case).
+/// Called for most lower-case words after a capitalised one, so the list is
+/// searched as packed integers ([`pack`]) rather than strings.
 pub(crate) fn is_particle(word: &[u8]) -> bool {
+    static PACKED: OnceLock<Vec<u128>> = OnceLock::new();
+    let packed = PACKED.get_or_init(|| pack_sorted(PARTICLES));
+    // Packing lower-cases; particles match only as written.
     word.len() <= MAX_PARTICLE
-        && PARTICLES
-            .binary_search_by(|p| p.as_bytes().cmp(word))
-            .is_ok()
+        && word.iter().all(u8::is_ascii_lowercase)
+        && pack(word).is_some_and(|w| packed.binary_search(&w).is_ok())
+}
+
+/// Longest word [`pack`] takes.
+pub(crate) const MAX_PACKED: usize = 16;
+
+/// A word of up to [`MAX_PACKED`] bytes as one integer, ASCII letters
+/// lower-cased: its bytes little-endian, zero-padded. Words hold no NUL byte,
+/// so distinct words pack to distinct integers, and a sorted list of packed
+/// words is searched with integer comparisons instead of `memcmp` calls.
+pub(crate) fn pack(word: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; MAX_PACKED];
+    buf.get_mut(..word.len())?
+        .iter_mut()
+        .zip(word)
+        .for_each(|(d, c)| *d = c.to_ascii_lowercase());
+    Some(u128::from_le_bytes(buf))
+}
+
+/// The words of `list` packed ([`pack`]) and sorted for binary search.
+/// Words too long to pack are left out: no word they could match packs.
+pub(crate) fn pack_sorted(list: &[&str]) -> Vec<u128> {
+    let mut v: Vec<u128> = list.iter().filter_map(|w| pack(w.as_bytes())).collect();
+    v.sort_unstable();
+    v
 }
 
 impl Dictionaries {
+    /// The lists the folded word is in ([`FIRST`], [`LAST`], [`STOP`]).
+    pub(crate) fn bits(&self, folded: &str) -> u8 {
+        self.words.get(folded).copied().unwrap_or(0)
+    }
     /// True when the folded word is a census first name.
+    #[cfg(test)]
     pub(crate) fn is_first(&self, folded: &str) -> bool {
-        self.first.contains(folded)
+        self.bits(folded) & FIRST != 0
     }
     /// True when the folded word is a census last name.
+    #[cfg(test)]
     pub(crate) fn is_last(&self, folded: &str) -> bool {
-        self.last.contains(folded)
+        self.bits(folded) & LAST != 0
     }
 }
 
@@ -181,6 +226,7 @@ pub(crate) fn lookup(word: &str, buf: &mut String, pred: impl Fn(&str) -> bool) 
 }
 
 /// [`lookup`] for a key already folded.
+#[cfg(test)]
 pub(crate) fn lookup_key(key: &str, pred: impl Fn(&str) -> bool) -> bool {
     pred(key) || (key.contains('-') && key.split('-').any(|p| p.len() > 1 && pred(p)))
 }
@@ -204,11 +250,50 @@ mod tests {
     #[test]
     fn dictionaries_load() {
         let d = dictionaries();
-        assert!(d.first.len() > 5000);
-        assert!(d.last.len() > 88_000);
+        let count = |bit| d.words.values().filter(|b| **b & bit != 0).count();
+        assert!(count(FIRST) > 5000);
+        assert!(count(LAST) > 88_000);
+        assert_eq!(count(STOP), STOPWORDS.len());
         assert!(d.is_first("mary") && d.is_first("james"));
         assert!(d.is_last("smith") && d.is_last("garcia"));
         assert!(!d.is_first("#"));
+    }
+
+    #[test]
+    fn every_list_word_maps_to_its_bits() {
+        let d = dictionaries();
+        for (list, bit) in [
+            (parse(FIRST_NAMES).collect::<Vec<_>>(), FIRST),
+            (parse(LAST_NAMES).collect(), LAST),
+            (STOPWORDS.to_vec(), STOP),
+        ] {
+            let set: HashSet<&str> = list.iter().copied().collect();
+            for w in &list {
+                assert!(d.bits(w) & bit != 0, "{w} lacks bit {bit}");
+            }
+            // And no word carries a bit of a list it is not in.
+            for (w, b) in &d.words {
+                assert_eq!(b & bit != 0, set.contains(w), "{w} bit {bit}");
+            }
+        }
+        assert_eq!(d.bits("xqzv"), 0);
+        assert_eq!(d.bits("the"), STOP | d.bits("the") & (FIRST | LAST));
+    }
+
+    #[test]
+    fn particles_are_found_packed() {
+        for p in PARTICLES {
+            assert!(is_particle(p.as_bytes()), "{p}");
+        }
+        for w in [
+            "", "a", "dell", "vonn", "dee", "zz", "vanes", "de la", "Van", "DE",
+        ] {
+            assert!(!is_particle(w.as_bytes()), "{w}");
+        }
+        // Packing lower-cases ASCII and tells lengths apart.
+        assert_eq!(pack(b"Van"), pack(b"van"));
+        assert_ne!(pack(b"van"), pack(b"vanx"));
+        assert_eq!(pack(&[b'a'; MAX_PACKED + 1]), None);
     }
 
     #[test]

@@ -68,17 +68,20 @@ impl RegionValidator {
     fn new(meta: &phonenumber::Metadata) -> Option<RegionValidator> {
         let d = meta.descriptors();
         let general = Desc::new(d.general())?;
+        // Only whether some type matches is asked ([`RegionValidator::has_type`]),
+        // so the order is free: the types most numbers in text are of come
+        // first, sparing most numbers the other types' searches.
         let types = [
-            d.premium_rate(),
+            d.fixed_line(),
+            d.mobile(),
             d.toll_free(),
+            d.premium_rate(),
             d.shared_cost(),
             d.voip(),
             d.personal_number(),
             d.pager(),
             d.uan(),
             d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
         ]
         .into_iter()
         .flatten()

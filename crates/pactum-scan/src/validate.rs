@@ -257,14 +257,30 @@ pub fn us_ssn(area: u16, group: u8, serial: u16) -> bool {
 /// Parses and validates an SSN written `ddd-dd-dddd`, `ddd dd dddd` or
 /// `ddddddddd`. Mixed separators are rejected.
 pub fn us_ssn_str(s: &[u8]) -> bool {
-    let digits: Vec<u8> = s.iter().copied().filter(u8::is_ascii_digit).collect();
-    if digits.len() != 9 {
+    // Digits and separators go to fixed arrays, counted past their size, so
+    // that no candidate allocates.
+    let (mut digits, mut nd) = ([0u8; 9], 0);
+    let (mut seps, mut ns) = ([0u8; 2], 0);
+    for &b in s {
+        if b.is_ascii_digit() {
+            if let Some(d) = digits.get_mut(nd) {
+                *d = b;
+            }
+            nd += 1;
+        } else {
+            if let Some(x) = seps.get_mut(ns) {
+                *x = b;
+            }
+            ns += 1;
+        }
+    }
+    if nd != 9 {
         return false;
     }
-    let seps: Vec<u8> = s.iter().copied().filter(|b| !b.is_ascii_digit()).collect();
-    let shape_ok = match seps.as_slice() {
-        [] => true,
-        [a, b] => a == b && (*a == b'-' || *a == b' ') && s.len() == 11 && s[3] == *a && s[6] == *a,
+    let [a, b] = seps;
+    let shape_ok = match ns {
+        0 => true,
+        2 => a == b && (a == b'-' || a == b' ') && s.len() == 11 && s[3] == a && s[6] == a,
         _ => false,
     };
     shape_ok
@@ -279,8 +295,17 @@ pub fn us_ssn_str(s: &[u8]) -> bool {
 /// spaces allowed between pairs): valid prefix letters (first not D F I Q U V,
 /// second not D F I O Q U V, not BG GB KN NK NT TN ZZ) and suffix A–D.
 pub fn uk_nino(s: &[u8]) -> bool {
-    let c: Vec<u8> = s.iter().copied().filter(|b| *b != b' ').collect();
-    if c.len() != 9 {
+    // The non-space bytes, without allocating: more than nine is not a NINO.
+    let mut c = [0u8; 9];
+    let mut n = 0;
+    for &b in s.iter().filter(|b| **b != b' ') {
+        let Some(d) = c.get_mut(n) else {
+            return false;
+        };
+        *d = b;
+        n += 1;
+    }
+    if n != 9 {
         return false;
     }
     let (a, b) = (c[0], c[1]);
