@@ -719,7 +719,10 @@ const CONTEXT_WORDS: &[(&str, u16)] = &[
 const PERSON_BEFORE: &[&str] = &[
     "agent",
     "applicant",
+    "ask",
     "asked",
+    "assign",
+    "assigned",
     "attention",
     "attn",
     "beneficiary",
@@ -749,8 +752,12 @@ const PERSON_BEFORE: &[&str] = &[
     "hi",
     "holder",
     "husband",
+    "invite",
+    "invited",
     "manager",
     "member",
+    "message",
+    "messaged",
     "miss",
     "mother",
     "mr",
@@ -767,6 +774,9 @@ const PERSON_BEFORE: &[&str] = &[
     "payee",
     "prof",
     "recipient",
+    "remind",
+    "remove",
+    "removed",
     "sender",
     "signed",
     "sir",
@@ -777,13 +787,18 @@ const PERSON_BEFORE: &[&str] = &[
     "tenant",
     "thank",
     "thanks",
+    "unsubscribe",
+    "unsubscribed",
     "user",
     "wife",
 ];
 
 /// The words of [`PERSON_BEFORE`] that also precede many other things.
 const PERSON_BEFORE_WEAK: &[&str] = &[
+    "ask",
     "asked",
+    "assign",
+    "assigned",
     "by",
     "call",
     "called",
@@ -793,12 +808,21 @@ const PERSON_BEFORE_WEAK: &[&str] = &[
     "email",
     "emailed",
     "from",
+    "invite",
+    "invited",
+    "message",
+    "messaged",
     "name",
     "named",
     "notify",
+    "remind",
+    "remove",
+    "removed",
     "tell",
     "thank",
     "thanks",
+    "unsubscribe",
+    "unsubscribed",
 ];
 
 /// Words that make a capitalised run an organisation, office or product
@@ -1850,6 +1874,13 @@ impl Scanner {
                 let mut np = 0;
                 let mut ok = false;
                 while np < 3 {
+                    if let Some(len) = names::is_apostrophe_t(&text[k..]) {
+                        // Dutch "van 't Riet".
+                        parts[np] = (k, k + len);
+                        np += 1;
+                        k += len + 1;
+                        continue;
+                    }
                     if text.get(k).is_some_and(u8::is_ascii_lowercase) {
                         // Particles are short lower-case ASCII words followed by a space.
                         let pe = k + text[k..]
@@ -1898,11 +1929,13 @@ impl Scanner {
             while cl < claimed.len() && claimed[cl].1 <= i {
                 cl += 1;
             }
+            let claim_before = cl.checked_sub(1).map(|c| claimed[c].1);
             self.eval_run(
                 text,
                 run,
                 dicts,
                 keys,
+                claim_before,
                 &claimed[cl..],
                 person_field,
                 whole,
@@ -1919,6 +1952,7 @@ impl Scanner {
         run: &[(usize, usize)],
         dicts: &names::Dictionaries,
         keys: &mut RunKeys,
+        claim_before: Option<usize>,
         claimed: &[(usize, usize)],
         person_field: bool,
         whole: bool,
@@ -1928,7 +1962,11 @@ impl Scanner {
         let keys = &*keys;
         let stop = |k: usize| keys.bits[k] & names::STOP != 0;
         let first = |k: usize| keys.bits[k] & names::FIRST != 0;
-        let last = |k: usize| keys.bits[k] & names::LAST != 0;
+        // A census surname, or a word ending as surnames do in other
+        // languages ("Kowalski", "Karaoğlu", "Lindqvist").
+        let last = |k: usize| {
+            keys.bits[k] & names::LAST != 0 || keys.key(k).is_some_and(names::has_surname_ending)
+        };
         // Leading and trailing stop words ("Customer", "Please") are not part of
         // the name, unless the dictionary knows them in that place: "Will" can
         // start a name and "Good", "Price" or "West" can end one.
@@ -1955,13 +1993,20 @@ impl Scanner {
             return;
         }
         let n_words = b - a + 1;
+        // Particles ("van", "de la", "'t") do not make a run long.
+        let n_caps = (a..=b)
+            .filter(|&k| {
+                let c = text[run[k].0];
+                !c.is_ascii_lowercase() && c != b'\'' && c != 0xE2
+            })
+            .count();
         // Whole-field names: a `name` column value of 1-4 capitalised words.
         let whole_field =
             whole && person_field && start == first_non_space(text) && end == last_non_space(text);
         if n_words < 2 && !whole_field {
             return;
         }
-        if n_words > 4 {
+        if n_caps > 4 {
             // Long title-case runs ("Quarterly Business Review Meeting Notes") are
             // not names; look for a first-last pair inside instead.
             for k in a..b {
@@ -1985,11 +2030,23 @@ impl Scanner {
         // only add to a dictionary hit, they never make a name on their own.
         let weak_before = !lead_ctx && prev & W_BEFORE_WEAK != 0;
         let ctx_after = next_word(text, end).is_some_and(|w| context_word(w) & W_AFTER != 0);
-        if score == 0.0 && weak_before && !ctx_after {
-            // No dictionary hit and only a weak context word: the lowest score
-            // that is still reported by default.
+        // Contact details right next to the run, in the way records name whom
+        // they belong to: "404-252-1933 (Joris Heijman)", "Joris Heijman
+        // <joris@example.nl>", "Joris Heijman (joris@example.nl)".
+        let contact = {
+            let bracketed = start > 0
+                && text[start - 1] == b'('
+                && text.get(end) == Some(&b')')
+                && claim_before.is_some_and(|e| e + 2 >= start);
+            let followed = matches!(text.get(end..end + 2), Some(b" (" | b" <"))
+                && claimed.iter().take(4).any(|&(s, _)| s == end + 2);
+            bracketed || followed
+        };
+        if score == 0.0 && (weak_before || contact) && !ctx_after {
+            // No dictionary hit, and only a weak context word or contact
+            // details: the lowest score that is still reported by default.
             score = 0.5;
-        } else if ctx_before || ctx_after {
+        } else if ctx_before || ctx_after || contact {
             score = if score == 0.0 {
                 0.6
             } else {
@@ -2701,6 +2758,36 @@ mod tests {
             "distributed by Mary Covered today",
             &[("PERSON", "Mary Covered")],
         );
+        // Names the census lists do not hold, known by what stands next to
+        // them: contact details, a weak context word, a surname's ending.
+        check(
+            "Callback requested: 404-252-1933 (Joris Heijman), after 5pm",
+            &[("PHONE", "404-252-1933"), ("PERSON", "Joris Heijman")],
+        );
+        check(
+            "From Quinty Schuurmans <quinty@example.nl>",
+            &[
+                ("PERSON", "Quinty Schuurmans"),
+                ("EMAIL", "quinty@example.nl"),
+            ],
+        );
+        check(
+            "Please remove Güverçin Ülker from the mailing list",
+            &[("PERSON", "Güverçin Ülker")],
+        );
+        check("Please call Alice Zqxwv back", &[("PERSON", "Alice Zqxwv")]);
+        check("holder Xqzt Kowalski.", &[("PERSON", "Xqzt Kowalski")]);
+        check(
+            "Iris van 't Wel says hello",
+            &[("PERSON", "Iris van 't Wel")],
+        );
+        check(
+            "Eline Henric van den Nuwenhuse says hello",
+            &[("PERSON", "Eline Henric van den Nuwenhuse")],
+        );
+        none_of("PERSON", "Xqzt Kowalski");
+        none_of("PERSON", "see (Google Chrome) for details");
+        none_of("PERSON", "the Acme Widgets Ltd (sales@acme.example) team");
     }
 
     #[test]

@@ -95,11 +95,45 @@ const STOPWORDS: &[&str] = &[
     "with", "would", "yes", "yet", "you", "your",
 ];
 
-/// Lower-case particles that may sit inside a name (`Ana de la Cruz`).
+/// Lower-case particles that may sit inside a name (`Ana de la Cruz`,
+/// `Iris van het Veld`, `Juliette die Witte`). The Dutch `'t` (`van 't Riet`)
+/// starts with an apostrophe and is read apart ([`is_apostrophe_t`]).
 const PARTICLES: &[&str] = &[
-    "al", "bin", "da", "das", "de", "del", "della", "den", "der", "di", "do", "dos", "du", "el",
-    "la", "le", "st", "ten", "ter", "van", "von", "y", "zu",
+    "al", "bin", "da", "das", "de", "del", "della", "den", "der", "di", "die", "do", "dos", "du",
+    "el", "het", "la", "le", "st", "ten", "ter", "van", "von", "y", "zu",
 ];
+
+/// True when `text` starts with the Dutch particle `'t` (or `’t`) and a space.
+pub(crate) fn is_apostrophe_t(text: &[u8]) -> Option<usize> {
+    if text.starts_with(b"'t ") {
+        Some(2)
+    } else if text.starts_with("’t ".as_bytes()) {
+        Some("’t".len())
+    } else {
+        None
+    }
+}
+
+/// Endings that mark a surname in the naming conventions of other languages,
+/// from onomastics rather than from any list of people: patronymic and
+/// toponymic suffixes (Polish `-ski`/`-wicz`, Turkish `-oğlu`, Scandinavian
+/// `-sson`/`-ström`, Greek `-poulos`, Georgian `-shvili`, Ukrainian `-enko`,
+/// Armenian `-yan`, Dutch `-stra`/`-mans`...). The census lists hold few of
+/// these names, so without the endings a name from those countries has no
+/// dictionary evidence at all. Matched against the folded key, with at least
+/// three letters before the ending; sorted for the test that checks it.
+const SURNAME_ENDINGS: &[&str] = &[
+    "akis", "chuk", "cka", "cki", "czak", "czuk", "czyk", "dze", "dzka", "dzki", "elli", "enko",
+    "etti", "ewicz", "huis", "idis", "kvist", "mans", "oglu", "otti", "oğlu", "poulos", "qvist",
+    "shvili", "ska", "ski", "sson", "stra", "strom", "ström", "ucci", "veld", "wicz", "yan", "yuk",
+];
+
+/// True when the folded word ends like a surname ([`SURNAME_ENDINGS`]).
+pub(crate) fn has_surname_ending(key: &str) -> bool {
+    SURNAME_ENDINGS.iter().any(|e| {
+        key.len() >= e.len() + 3 && key.ends_with(e) && key.is_char_boundary(key.len() - e.len())
+    })
+}
 
 /// The longest word in [`PARTICLES`].
 pub(crate) const MAX_PARTICLE: usize = 5;
@@ -239,6 +273,10 @@ mod tests {
     fn lists_are_sorted_for_binary_search() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]), "STOPWORDS order");
         assert!(PARTICLES.windows(2).all(|w| w[0] < w[1]), "PARTICLES order");
+        assert!(
+            SURNAME_ENDINGS.windows(2).all(|w| w[0] < w[1]),
+            "SURNAME_ENDINGS order"
+        );
         // The name pass reads particles as short lower-case ASCII words.
         assert!(
             PARTICLES
@@ -294,6 +332,37 @@ mod tests {
         assert_eq!(pack(b"Van"), pack(b"van"));
         assert_ne!(pack(b"van"), pack(b"vanx"));
         assert_eq!(pack(&[b'a'; MAX_PACKED + 1]), None);
+    }
+
+    #[test]
+    fn surname_endings() {
+        for name in [
+            "kowalski",
+            "nowicka",
+            "wisniewski",
+            "mickiewicz",
+            "kaczmarczyk",
+            "karaoğlu",
+            "karaoglu",
+            "andersson",
+            "lindström",
+            "lindqvist",
+            "papadopoulos",
+            "kapanadze",
+            "beridzeshvili",
+            "shevchenko",
+            "petrosyan",
+            "dijkstra",
+            "schuurmans",
+        ] {
+            assert!(has_surname_ending(name), "{name}");
+        }
+        // Ordinary words and short stems are not surnames by their ending.
+        for word in [
+            "ask", "risk", "desk", "skis", "hello", "son", "mason", "yan", "oglu",
+        ] {
+            assert!(!has_surname_ending(word), "{word}");
+        }
     }
 
     #[test]
