@@ -19,7 +19,6 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aho_corasick::AhoCorasick;
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::{self, WhichCaptures};
@@ -627,17 +626,24 @@ fn head_of(pat: Pat) -> &'static str {
         Pat::SecretJwt => r"(?-u:\b)eyJ",
         Pat::Email => r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+-]*@",
         Pat::Iban => r"(?-u:\b)[A-Z]{2}[0-9]{2}[A-Z0-9 ]",
-        Pat::Card => r"(?-u:\b)[0-9]{4}[ -]?[0-9]",
+        // Heads of the numeric patterns run up to the second group of
+        // digits or the year: a number, an amount or a version alone starts
+        // no candidate, and a failed anchored search costs as much as a
+        // short successful one.
+        Pat::Card => r"(?-u:\b)[0-9]{4}(?:[ -][0-9]{4}|[0-9]{8})",
         Pat::Ssn => r"(?-u:\b)[0-9]{3}[- ][0-9]{2}[- ]",
         Pat::SsnPlain => r"(?-u:\b)[0-9]{9}",
         Pat::Nino => r"(?-u:\b)[A-Z]{2} ?[0-9]{2}",
         Pat::PhoneIntl => r"\+[0-9]",
-        Pat::PhoneNanp => r"\([0-9]{3}\)|(?-u:\b)[0-9]{3}[-. ][0-9]",
-        Pat::Ipv4 => r"(?-u:\b)[0-9]{1,3}\.[0-9]",
+        Pat::PhoneNanp => r"\([0-9]{3}\) ?[0-9]{3}[-. ]|(?-u:\b)[0-9]{3}[-. ][0-9]{3}[-. ]",
+        Pat::Ipv4 => r"(?-u:\b)(?:[0-9]{1,3}\.){3}[0-9]",
         Pat::Ipv6 => r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:",
-        Pat::DateIso => r"(?-u:\b)[0-9]{4}[-/][0-9]",
-        Pat::DateNumeric => r"(?-u:\b)[0-9]{1,2}[./-][0-9]",
-        Pat::DateMonthFirst => r"(?-u:\b)[A-Z][a-z]{2,8}\.? [0-9]",
+        Pat::DateIso => r"(?-u:\b)(?:1[89]|20)[0-9]{2}[-/][0-9]{1,2}[-/]",
+        Pat::DateNumeric => r"(?-u:\b)[0-9]{1,2}[./-][0-9]{1,2}[./-](?:1[89]|20)",
+        // A month name is its first three letters and more lower-case ones.
+        Pat::DateMonthFirst => {
+            r"(?-u:\b)(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? [0-9]{1,2}(?:st|nd|rd|th)?,? (?:1[89]|20)"
+        }
         Pat::DateDayFirst => r"(?-u:\b)[0-9]{1,2}(?:[a-z]{2})? (?:of )?[A-Z]",
         // Every address starts with a house number, a space and a word
         // (a compass point, a capitalised word, an ordinal or a street type).
@@ -1027,6 +1033,126 @@ fn build_starts(sources: &[&str]) -> Result<dense::DFA<Vec<u32>>, ScanError> {
         .map_err(|e| ScanError::Pattern(Box::new(e)))
 }
 
+/// The context words ([`CONTEXT_WORDS`]), found as an Aho-Corasick automaton
+/// finds them with ASCII case folding and leftmost-longest, non-overlapping
+/// matches: at the leftmost position where a word matches, the longest word
+/// there; the search goes on after it. A match that is not a whole word
+/// still hides the words overlapping it ("xdate of birth" holds no "birth"),
+/// which the callers' whole-word test relies on being as before.
+///
+/// Written out rather than run as an automaton: the windows searched are
+/// some 40 bytes, too short for an automaton's set-up to pay off. Every word
+/// has two bytes or more, so a table indexed by the first two bytes gives
+/// the few words (most often none) that may start at a position.
+struct ContextWords {
+    /// The words, lower-cased, grouped by their first two bytes, longest
+    /// first in a group.
+    words: Vec<(Vec<u8>, u16)>,
+    /// Per pair of byte classes ([`ContextWords::class`]), the range of
+    /// `words` starting with that pair, and the classes of their third
+    /// bytes as bits (all bits when a word is the pair alone).
+    pairs: Vec<(u8, u8, u64)>,
+    /// Per byte, its class: one per byte the words hold (ASCII letters
+    /// folded), 0 for the others.
+    class: [u8; 256],
+    /// Per class of a first byte, the classes of the second bytes of the
+    /// words starting with it, as bits: the test made at every position.
+    /// Indexed by a byte, so that it needs no bounds check.
+    follows: [u64; 256],
+}
+
+/// [`ContextWords`]: classes are below this.
+const CTX_CLASSES: usize = 64;
+
+impl ContextWords {
+    fn new(list: &[(&str, u16)]) -> ContextWords {
+        let mut words: Vec<(Vec<u8>, u16)> = list
+            .iter()
+            .map(|(w, b)| (w.to_ascii_lowercase().into_bytes(), *b))
+            .collect();
+        words.sort_by(|(a, _), (b, _)| a[..2].cmp(&b[..2]).then(b.len().cmp(&a.len())));
+        let mut class = [0u8; 256];
+        let mut n = 0u8;
+        for (w, _) in &words {
+            for &c in w {
+                if class[usize::from(c)] == 0 {
+                    n += 1;
+                    class[usize::from(c)] = n;
+                    class[usize::from(c.to_ascii_uppercase())] = n;
+                }
+            }
+        }
+        let mut pairs = vec![(0u8, 0u8, 0u64); CTX_CLASSES * CTX_CLASSES];
+        let mut follows = [0u64; 256];
+        for (i, (w, _)) in words.iter().enumerate() {
+            follows[usize::from(class[usize::from(w[0])])] |= 1 << class[usize::from(w[1])];
+            // Fewer than 256 words (a test checks it): the index fits a byte.
+            let i = i as u8;
+            let r = &mut pairs[Self::pair(&class, w[0], w[1])];
+            if r.0 == r.1 {
+                (r.0, r.1) = (i, i + 1);
+            } else {
+                r.1 = i + 1;
+            }
+            r.2 |= match w.get(2) {
+                Some(&c) => 1 << class[usize::from(c)],
+                None => u64::MAX,
+            };
+        }
+        ContextWords {
+            words,
+            pairs,
+            class,
+            follows,
+        }
+    }
+
+    fn pair(class: &[u8; 256], a: u8, b: u8) -> usize {
+        usize::from(class[usize::from(a)]) * CTX_CLASSES + usize::from(class[usize::from(b)])
+    }
+
+    /// Calls `f(start, end, bits)` for each match in `hay`, left to right.
+    fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize, u16)) {
+        let class = |c: u8| self.class[usize::from(c)];
+        let mut i = 0;
+        'search: while let Some(&first) = hay.get(i) {
+            // Skip to the next position whose first two bytes start a word,
+            // carrying the second byte's class over to the next position.
+            let mut c0 = class(first);
+            loop {
+                let Some(&next) = hay.get(i + 1) else {
+                    break 'search;
+                };
+                let c1 = class(next);
+                if self.follows[usize::from(c0)] >> c1 & 1 != 0 {
+                    break;
+                }
+                c0 = c1;
+                i += 1;
+            }
+            let (a, b, third) = self.pairs[Self::pair(&self.class, hay[i], hay[i + 1])];
+            // The third byte's class (0 past the end) rules out most of the
+            // remaining positions before any word is compared.
+            if third >> hay.get(i + 2).map_or(0, |&c| class(c)) & 1 == 0 {
+                i += 1;
+                continue;
+            }
+            let rest = &hay[i..];
+            // Longest first: the first word of the group that matches.
+            let found = self.words[usize::from(a)..usize::from(b)]
+                .iter()
+                .find(|(w, _)| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w));
+            match found {
+                Some((w, bits)) => {
+                    f(i, i + w.len(), *bits);
+                    i += w.len();
+                }
+                None => i += 1,
+            }
+        }
+    }
+}
+
 /// Gives each scanner an identity, so that the search caches a thread keeps
 /// ([`Scratch`]) are never used with another scanner's automata.
 static NEXT_SCANNER_ID: AtomicU64 = AtomicU64::new(1);
@@ -1045,8 +1171,7 @@ pub struct Scanner {
     /// All exact patterns, searched anchored at candidate starts.
     exact: Exact,
     pats: Vec<Pat>,
-    ctx: AhoCorasick,
-    ctx_bits: Vec<u16>,
+    ctx: ContextWords,
     street_types: FnvSet<String>,
     opts: ScanOptions,
     /// North American numbers, checked against libphonenumber's US metadata
@@ -1225,11 +1350,6 @@ impl Scanner {
         } else {
             (None, Exact::Union(build_regex(&exact)?))
         };
-        let ctx = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(CONTEXT_WORDS.iter().map(|(w, _)| w))
-            .map_err(|e| ScanError::Pattern(Box::new(e)))?;
         // Load the name dictionaries and libphonenumber's metadata now, so the
         // first chunk is not slower than the rest.
         let _ = names::dictionaries();
@@ -1240,8 +1360,7 @@ impl Scanner {
             head_bits,
             exact,
             pats: pats.into_iter().map(|(p, _)| p).collect(),
-            ctx,
-            ctx_bits: CONTEXT_WORDS.iter().map(|(_, b)| *b).collect(),
+            ctx: ContextWords::new(CONTEXT_WORDS),
             street_types: STREET_TYPES
                 .iter()
                 .map(|s| s.to_ascii_lowercase())
@@ -1421,13 +1540,13 @@ impl Scanner {
         }
         let hay = &text[from..to];
         let mut bits = 0;
-        for m in self.ctx.find_iter(hay) {
-            let before_ok = m.start() == 0 || !hay[m.start() - 1].is_ascii_alphanumeric();
-            let after_ok = m.end() == hay.len() || !hay[m.end()].is_ascii_alphanumeric();
+        self.ctx.for_each_match(hay, |start, end, b| {
+            let before_ok = start == 0 || !hay[start - 1].is_ascii_alphanumeric();
+            let after_ok = end == hay.len() || !hay[end].is_ascii_alphanumeric();
             if before_ok && after_ok {
-                bits |= self.ctx_bits[m.pattern().as_usize()];
+                bits |= b;
             }
-        }
+        });
         bits
     }
 
@@ -1973,9 +2092,8 @@ impl Scanner {
         let (mut a, mut b) = (0usize, run.len() - 1);
         let mut lead_ctx = false;
         while a <= b && stop(a) {
-            let ctx = keys
-                .key(a)
-                .is_some_and(|w| context_word(w.as_bytes()) & W_BEFORE != 0);
+            // The key's context bits came with its dictionary look-up.
+            let ctx = keys.bits[a] & W_BEFORE != 0;
             if a < b && !ctx && first(a) {
                 break;
             }
@@ -2066,12 +2184,7 @@ impl Scanner {
             score = (score + 0.2).min(0.95);
         }
         // Folded keys hold no apostrophes, so "Acme's" is looked up as "acmes".
-        let org = || {
-            (a..=b).any(|k| {
-                keys.key(k)
-                    .is_some_and(|w| context_word(w.as_bytes()) & W_ORG != 0)
-            })
-        };
+        let org = || keys.bits[a..=b].iter().any(|&bits| bits & W_ORG != 0);
         if score >= self.opts.min_score && !org() {
             self.push_person(claimed, start, end, score, out);
         }
@@ -2278,7 +2391,12 @@ fn last_non_space(t: &[u8]) -> usize {
 /// a run, folded once however many lists the word is looked up in.
 #[derive(Default)]
 struct RunKeys {
-    buf: String,
+    /// The keys, one after another. Bytes, not a `String`: ASCII words are
+    /// lower-cased into it without a UTF-8 check; the keys are UTF-8 all the
+    /// same (ASCII, or [`names::fold_append`]'s output).
+    buf: Vec<u8>,
+    /// Where [`names::fold_append`] folds a word that is not all ASCII letters.
+    fold: String,
     /// Per word, its key's span in `buf`; `None` when the word does not fold
     /// to a key (digits, symbols).
     spans: Vec<Option<(usize, usize)>>,
@@ -2298,21 +2416,27 @@ impl RunKeys {
         for &(s, e) in run {
             let from = self.buf.len();
             let w = &text[s..e];
-            let ok = if w.iter().all(u8::is_ascii_alphabetic) {
+            // (folded to a key, the key may hold a hyphen)
+            let (ok, hyphen) = if w.iter().all(u8::is_ascii_alphabetic) {
                 // The common case, folded without a UTF-8 check.
-                self.buf
-                    .extend(w.iter().map(|b| char::from(b.to_ascii_lowercase())));
-                !w.is_empty()
+                self.buf.extend(w.iter().map(u8::to_ascii_lowercase));
+                (!w.is_empty(), false)
             } else {
-                std::str::from_utf8(w).is_ok_and(|w| names::fold_append(w, &mut self.buf))
+                self.fold.clear();
+                let ok =
+                    std::str::from_utf8(w).is_ok_and(|w| names::fold_append(w, &mut self.fold));
+                self.buf.extend_from_slice(self.fold.as_bytes());
+                (ok, true)
             };
             self.spans.push(ok.then_some((from, self.buf.len())));
             let bits = match self.key(self.spans.len() - 1) {
                 None => 0,
                 Some(key) => {
+                    // The dictionaries' bits and the context lists' bits
+                    // ([`NAME_CONTEXT`]) of the whole key.
                     let mut bits = dicts.bits(key);
-                    if key.contains('-') {
-                        for part in key.split('-').filter(|p| p.len() > 1) {
+                    if hyphen && key.contains(&b'-') {
+                        for part in key.split(|b| *b == b'-').filter(|p| p.len() > 1) {
                             bits |= dicts.bits(part) & (names::FIRST | names::LAST);
                         }
                     }
@@ -2323,19 +2447,32 @@ impl RunKeys {
         }
     }
 
-    fn key(&self, k: usize) -> Option<&str> {
+    fn key(&self, k: usize) -> Option<&[u8]> {
         self.spans[k].map(|(a, b)| &self.buf[a..b])
     }
 }
 
+// The bits below are distinct from the dictionaries' own ([`names::FIRST`],
+// [`names::LAST`], [`names::STOP`]): the dictionaries map each context word
+// to its bits too ([`NAME_CONTEXT`]), so that a word of a run is looked up
+// once for both.
 /// [`context_word`]: in [`PERSON_BEFORE`].
-const W_BEFORE: u8 = 1;
+const W_BEFORE: u8 = 8;
 /// [`context_word`]: in [`PERSON_BEFORE_WEAK`].
-const W_BEFORE_WEAK: u8 = 2;
+const W_BEFORE_WEAK: u8 = 16;
 /// [`context_word`]: in [`PERSON_AFTER`].
-const W_AFTER: u8 = 4;
+const W_AFTER: u8 = 32;
 /// [`context_word`]: in [`ORG_WORDS`].
-const W_ORG: u8 = 8;
+const W_ORG: u8 = 64;
+
+/// The name-context lists and their bits, for [`context_word`] and for the
+/// dictionaries ([`names::dictionaries`]).
+pub(crate) const NAME_CONTEXT: [(&[&str], u8); 4] = [
+    (PERSON_BEFORE, W_BEFORE),
+    (PERSON_BEFORE_WEAK, W_BEFORE_WEAK),
+    (PERSON_AFTER, W_AFTER),
+    (ORG_WORDS, W_ORG),
+];
 
 /// The name-context lists `w`, ASCII lower-cased, is in ([`W_BEFORE`],
 /// [`W_BEFORE_WEAK`], [`W_AFTER`], [`W_ORG`]): one binary search over the
@@ -2345,12 +2482,7 @@ fn context_word(w: &[u8]) -> u8 {
     static TABLE: OnceLock<Vec<(u128, u8)>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         let mut t: Vec<(u128, u8)> = Vec::new();
-        for (list, bit) in [
-            (PERSON_BEFORE, W_BEFORE),
-            (PERSON_BEFORE_WEAK, W_BEFORE_WEAK),
-            (PERSON_AFTER, W_AFTER),
-            (ORG_WORDS, W_ORG),
-        ] {
+        for (list, bit) in NAME_CONTEXT {
             for key in names::pack_sorted(list) {
                 match t.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, b)) => *b |= bit,
@@ -2892,6 +3024,86 @@ mod tests {
             "xxxxxxxxxxxxxxxxxxxxxxxxxx",
         ] {
             assert_eq!(context_word(w.as_bytes()), 0, "{w}");
+        }
+    }
+
+    #[test]
+    fn dictionary_keys_carry_their_context_bits() {
+        // The name pass reads a run word's context bits from its dictionary
+        // look-up: they must be what `context_word` says for the same key.
+        let d = names::dictionaries();
+        let mask = W_BEFORE | W_BEFORE_WEAK | W_AFTER | W_ORG;
+        let lists = NAME_CONTEXT.iter().flat_map(|(l, _)| l.iter().copied());
+        let others = ["smith", "mary", "the", "agents", "x", "jose", "smith-jones"];
+        for w in lists.chain(others) {
+            assert_eq!(
+                d.bits(w.as_bytes()) & mask,
+                context_word(w.as_bytes()),
+                "{w}"
+            );
+        }
+        // The dictionaries' own bits stay clear of the context bits.
+        assert_eq!((names::FIRST | names::LAST | names::STOP) & mask, 0);
+    }
+
+    #[test]
+    fn context_words_match_as_the_automaton_did() {
+        assert!(CONTEXT_WORDS.len() < 256, "word indexes fit a byte");
+        // The matcher looks words up by their first two bytes, and numbers
+        // the bytes they hold.
+        assert!(CONTEXT_WORDS.iter().all(|(w, _)| w.len() >= 2));
+        let mut held: Vec<u8> = CONTEXT_WORDS
+            .iter()
+            .flat_map(|(w, _)| w.to_ascii_lowercase().into_bytes())
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        assert!(held.len() < CTX_CLASSES);
+        let ctx = ContextWords::new(CONTEXT_WORDS);
+        // The automaton the matcher replaced.
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(CONTEXT_WORDS.iter().map(|(w, _)| w))
+            .expect("context words build");
+        let mut x = 7u64;
+        let mut next = move |n: usize| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((x >> 33) as usize) % n
+        };
+        // Windows of context words, their prefixes and overlaps ("date of
+        // birthday", "telephone"), in any case, glued to letters, digits and
+        // punctuation or not.
+        let bits = [
+            "a", "x", "t", "d", "b", "2", " ", " ", ".", ",", ":", "_", "-", "\n", "of", "to",
+            "at", "é",
+        ];
+        for _ in 0..20_000 {
+            let mut w = String::new();
+            while w.len() < 48 {
+                if next(3) == 0 {
+                    w.push_str(bits[next(bits.len())]);
+                    continue;
+                }
+                let (word, _) = CONTEXT_WORDS[next(CONTEXT_WORDS.len())];
+                let word = &word[..1 + next(word.len())];
+                for c in word.chars() {
+                    if next(4) == 0 {
+                        w.extend(c.to_uppercase());
+                    } else {
+                        w.push(c);
+                    }
+                }
+            }
+            let mut got = Vec::new();
+            ctx.for_each_match(w.as_bytes(), |s, e, b| got.push((s, e, b)));
+            let want: Vec<_> = ac
+                .find_iter(w.as_bytes())
+                .map(|m| (m.start(), m.end(), CONTEXT_WORDS[m.pattern().as_usize()].1))
+                .collect();
+            assert_eq!(got, want, "{w:?}");
         }
     }
 

@@ -48,12 +48,14 @@ pub(crate) const STOP: u8 = 4;
 /// the lists it is in, so that the name pass looks each word up once, not
 /// once per list.
 pub(crate) struct Dictionaries {
-    words: FnvMap<&'static str, u8>,
+    /// Keyed by bytes: the name pass folds ASCII words into a byte buffer
+    /// without a UTF-8 check.
+    words: FnvMap<&'static [u8], u8>,
 }
 
-fn add(words: &mut FnvMap<&'static str, u8>, list: impl Iterator<Item = &'static str>, bit: u8) {
+fn add(words: &mut FnvMap<&'static [u8], u8>, list: impl Iterator<Item = &'static str>, bit: u8) {
     for w in list {
-        *words.entry(w).or_insert(0) |= bit;
+        *words.entry(w.as_bytes()).or_insert(0) |= bit;
     }
 }
 
@@ -70,6 +72,14 @@ pub(crate) fn dictionaries() -> &'static Dictionaries {
         add(&mut words, parse(FIRST_NAMES), FIRST);
         add(&mut words, parse(LAST_NAMES), LAST);
         add(&mut words, STOPWORDS.iter().copied(), STOP);
+        // The name pass's context words too (their bits are the engine's,
+        // distinct from the ones above), so that a word of a run is looked
+        // up once for all lists. Only words that pack: the engine's packed
+        // look-up ([`pack`]) cannot match a longer one either.
+        for (list, bit) in crate::engine::NAME_CONTEXT {
+            let packable = list.iter().copied().filter(|w| w.len() <= MAX_PACKED);
+            add(&mut words, packable, bit);
+        }
         Dictionaries { words }
     })
 }
@@ -128,10 +138,15 @@ const SURNAME_ENDINGS: &[&str] = &[
     "shvili", "ska", "ski", "sson", "stra", "strom", "ström", "ucci", "veld", "wicz", "yan", "yuk",
 ];
 
-/// True when the folded word ends like a surname ([`SURNAME_ENDINGS`]).
-pub(crate) fn has_surname_ending(key: &str) -> bool {
+/// True when the folded word (valid UTF-8) ends like a surname
+/// ([`SURNAME_ENDINGS`]), the ending starting on a character boundary.
+pub(crate) fn has_surname_ending(key: &[u8]) -> bool {
     SURNAME_ENDINGS.iter().any(|e| {
-        key.len() >= e.len() + 3 && key.ends_with(e) && key.is_char_boundary(key.len() - e.len())
+        let cut = key.len().wrapping_sub(e.len());
+        key.len() >= e.len() + 3
+            && key.ends_with(e.as_bytes())
+            // Not a UTF-8 continuation byte.
+            && key[cut] & 0xC0 != 0x80
     })
 }
 
@@ -175,19 +190,20 @@ pub(crate) fn pack_sorted(list: &[&str]) -> Vec<u128> {
 }
 
 impl Dictionaries {
-    /// The lists the folded word is in ([`FIRST`], [`LAST`], [`STOP`]).
-    pub(crate) fn bits(&self, folded: &str) -> u8 {
+    /// The lists the folded word is in ([`FIRST`], [`LAST`], [`STOP`], and
+    /// the engine's name-context lists, `engine::NAME_CONTEXT`).
+    pub(crate) fn bits(&self, folded: &[u8]) -> u8 {
         self.words.get(folded).copied().unwrap_or(0)
     }
     /// True when the folded word is a census first name.
     #[cfg(test)]
     pub(crate) fn is_first(&self, folded: &str) -> bool {
-        self.bits(folded) & FIRST != 0
+        self.bits(folded.as_bytes()) & FIRST != 0
     }
     /// True when the folded word is a census last name.
     #[cfg(test)]
     pub(crate) fn is_last(&self, folded: &str) -> bool {
-        self.bits(folded) & LAST != 0
+        self.bits(folded.as_bytes()) & LAST != 0
     }
 }
 
@@ -305,17 +321,17 @@ mod tests {
             (parse(LAST_NAMES).collect(), LAST),
             (STOPWORDS.to_vec(), STOP),
         ] {
-            let set: HashSet<&str> = list.iter().copied().collect();
+            let set: HashSet<&[u8]> = list.iter().map(|w| w.as_bytes()).collect();
             for w in &list {
-                assert!(d.bits(w) & bit != 0, "{w} lacks bit {bit}");
+                assert!(d.bits(w.as_bytes()) & bit != 0, "{w} lacks bit {bit}");
             }
             // And no word carries a bit of a list it is not in.
             for (w, b) in &d.words {
-                assert_eq!(b & bit != 0, set.contains(w), "{w} bit {bit}");
+                assert_eq!(b & bit != 0, set.contains(w), "{w:?} bit {bit}");
             }
         }
-        assert_eq!(d.bits("xqzv"), 0);
-        assert_eq!(d.bits("the"), STOP | d.bits("the") & (FIRST | LAST));
+        assert_eq!(d.bits(b"xqzv"), 0);
+        assert_eq!(d.bits(b"the"), STOP | d.bits(b"the") & (FIRST | LAST));
     }
 
     #[test]
@@ -355,13 +371,13 @@ mod tests {
             "dijkstra",
             "schuurmans",
         ] {
-            assert!(has_surname_ending(name), "{name}");
+            assert!(has_surname_ending(name.as_bytes()), "{name}");
         }
         // Ordinary words and short stems are not surnames by their ending.
         for word in [
             "ask", "risk", "desk", "skis", "hello", "son", "mason", "yan", "oglu",
         ] {
-            assert!(!has_surname_ending(word), "{word}");
+            assert!(!has_surname_ending(word.as_bytes()), "{word}");
         }
     }
 
