@@ -113,7 +113,7 @@ const PARTICLES: &[&str] = &[
     "el", "het", "la", "le", "st", "ten", "ter", "van", "von", "y", "zu",
 ];
 
-/// True when `text` starts with the Dutch particle `'t` (or `’t`) and a space.
+/// The length of the Dutch particle `'t` (or `’t`) when `text` starts with it and a space.
 pub(crate) fn is_apostrophe_t(text: &[u8]) -> Option<usize> {
     if text.starts_with(b"'t ") {
         Some(2)
