@@ -6,7 +6,7 @@
 //! *head* of each pattern ([`head_of`]: a prefix of every match, such as a
 //! house number, a space and a capital for the addresses) reads the text
 //! once, backwards, and lists every position where a head matches
-//! ([`candidate_starts`]); the exact patterns are then tried,
+//! ([`HeadStarts::list`]); the exact patterns are then tried,
 //! anchored, at those positions only, left to right ([`Exact`]: a dense DFA
 //! built at load for most patterns, a lazy DFA for the addresses). Each candidate goes to
 //! its validator; a rejected candidate is skipped whole. Pass 2 tokenises capitalised words and checks
@@ -26,6 +26,7 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
+use crate::heads::HeadStarts;
 use crate::hint::FieldHint;
 use crate::names::{self, FnvSet};
 use crate::phone::{CountryValidator, International};
@@ -607,7 +608,7 @@ fn patterns() -> Vec<(Pat, String)> {
 /// The *head* of a pattern: a source matching a prefix of every string the
 /// pattern matches, so that wherever the pattern matches, its head matches
 /// at the same start. Candidates are looked for only where a head starts
-/// ([`candidate_starts`]) and confirmed by the exact patterns,
+/// ([`HeadStarts::list`]) and confirmed by the exact patterns,
 /// anchored there, so the findings are those of the exact patterns.
 ///
 /// Heads are short on purpose. Earlier rounds searched the whole patterns,
@@ -936,7 +937,7 @@ fn is_address(pat: Pat) -> bool {
     matches!(pat, Pat::AddressUs | Pat::AddressUk | Pat::AddressStreet)
 }
 
-/// Bit of a candidate start ([`candidate_starts`]): a head of a pattern that
+/// Bit of a candidate start ([`HeadStarts::list`]): a head of a pattern that
 /// is not an address matches there.
 const HEAD_FRONT: u8 = 1;
 /// Bit of a candidate start: an address head matches there.
@@ -1010,27 +1011,6 @@ impl Exact {
             }
         }
     }
-}
-
-/// Compiles pattern heads ([`head_of`]) into a reverse dense DFA reporting
-/// every position where one of them starts ([`candidate_starts`]).
-/// Built whole at load (a few hundred states), so a first pass builds
-/// nothing; read backwards, most heads die within a byte or two.
-fn build_starts(sources: &[&str]) -> Result<dense::DFA<Vec<u32>>, ScanError> {
-    dense::Builder::new()
-        .syntax(syntax::Config::new().unicode(true).utf8(true))
-        .thompson(
-            thompson::Config::new()
-                .reverse(true)
-                .which_captures(WhichCaptures::None),
-        )
-        .configure(
-            dense::DFA::config()
-                .match_kind(regex_automata::MatchKind::All)
-                .start_kind(StartKind::Unanchored),
-        )
-        .build_many(sources)
-        .map_err(|e| ScanError::Pattern(Box::new(e)))
 }
 
 /// The context words ([`CONTEXT_WORDS`]), found as an Aho-Corasick automaton
@@ -1164,7 +1144,7 @@ pub struct Scanner {
     id: u64,
     /// Reverse DFA over the heads of all patterns ([`head_of`]): where a
     /// candidate may start.
-    starts: Option<dense::DFA<Vec<u32>>>,
+    starts: Option<HeadStarts>,
     /// Per pattern, the bit its head sets on a candidate start
     /// ([`HEAD_FRONT`], [`HEAD_ADDRESS`]).
     head_bits: Vec<u8>,
@@ -1346,7 +1326,7 @@ impl Scanner {
                 n_front,
                 address: build_regex(&exact[n_front..])?,
             };
-            (Some(build_starts(&heads)?), exact)
+            (Some(HeadStarts::build(&heads)?), exact)
         } else {
             (None, Exact::Union(build_regex(&exact)?))
         };
@@ -1427,7 +1407,7 @@ impl Scanner {
         let listed = self
             .starts
             .as_ref()
-            .is_some_and(|dfa| candidate_starts(dfa, text, starts).is_ok());
+            .is_some_and(|h| h.list(text, starts).is_ok());
         if !listed {
             // Without heads (tests), or on a search error (not expected: the
             // DFA has no quit bytes), try the exact patterns everywhere.
@@ -1446,7 +1426,7 @@ impl Scanner {
                 continue;
             }
             let heads = match (&self.starts, listed) {
-                (Some(dfa), true) => heads_at(dfa, &self.head_bits, sid),
+                (Some(h), true) => h.heads_at(&self.head_bits, sid),
                 _ => HEAD_FRONT | HEAD_ADDRESS,
             };
             let Some((pid, end)) = self.exact.find_at(text, s, heads, &mut caches.exact) else {
@@ -2077,6 +2057,14 @@ impl Scanner {
         whole: bool,
         out: &mut Vec<Finding>,
     ) {
+        // A run inside one claimed span (the street and town of an address)
+        // has no part that could be reported: skip the look-ups.
+        if claimed
+            .first()
+            .is_some_and(|&(s, e)| s <= run[0].0 && run[run.len() - 1].1 <= e)
+        {
+            return;
+        }
         keys.fill(text, run, dicts);
         let keys = &*keys;
         let stop = |k: usize| keys.bits[k] & names::STOP != 0;
@@ -2210,50 +2198,6 @@ impl Scanner {
     }
 }
 
-/// Lists, right to left, every position of `text` where a pattern's head
-/// ([`head_of`]) matches, in one backward pass of the reverse DFA.
-///
-/// The DFA is unanchored (a head match may end anywhere) and reports
-/// all patterns' matches; as in every regex-automata DFA, a match is
-/// seen one byte late, so being in a match state after reading byte `i`
-/// means a head match starts at `i + 1`. Every head starts with an
-/// ASCII byte, so each position listed is a character boundary. Each start
-/// comes with the match state reporting it, for [`heads_at`].
-fn candidate_starts(
-    dfa: &dense::DFA<Vec<u32>>,
-    text: &[u8],
-    starts: &mut Vec<(usize, StateID)>,
-) -> Result<(), regex_automata::MatchError> {
-    starts.clear();
-    let mut sid = dfa.start_state_reverse(&Input::new(text))?;
-    let mut at = text.len();
-    while at > 0 {
-        at -= 1;
-        sid = dfa.next_state(sid, text[at]);
-        if dfa.is_special_state(sid) {
-            if dfa.is_match_state(sid) {
-                starts.push((at + 1, sid));
-            } else if dfa.is_quit_state(sid) {
-                return Err(regex_automata::MatchError::quit(text[at], at));
-            }
-        }
-    }
-    sid = dfa.next_eoi_state(sid);
-    if dfa.is_match_state(sid) {
-        starts.push((0, sid));
-    }
-    Ok(())
-}
-
-/// The union of `head_bits` of the heads a match state of the heads' DFA
-/// reports. Computed only for the starts actually tried, not for every
-/// start listed: most are skipped inside an earlier finding.
-fn heads_at(dfa: &dense::DFA<Vec<u32>>, head_bits: &[u8], sid: StateID) -> u8 {
-    (0..dfa.match_len(sid)).fold(0, |b, i| {
-        b | head_bits[dfa.match_pattern(sid, i).as_usize()]
-    })
-}
-
 /// True when `start..end` overlaps a span of `claimed` (sorted by start, and
 /// non-overlapping, so the ends are sorted too).
 fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> bool {
@@ -2332,7 +2276,7 @@ struct Scratch {
     run: Vec<(usize, usize)>,
     keys: RunKeys,
     /// Candidate starts of pass 1, right to left, with the match state of
-    /// the heads' DFA that reported each ([`heads_at`]).
+    /// the heads' DFA that reported each ([`HeadStarts::heads_at`]).
     starts: Vec<(usize, StateID)>,
     /// Search caches for the scanner that last used this thread's scratch.
     caches: Option<Caches>,
@@ -2534,80 +2478,167 @@ fn next_word(text: &[u8], at: usize) -> Option<&[u8]> {
 /// apostrophes and hyphens. Returns its end, and whether it is capitalised
 /// (upper-case first letter, some lower-case after, not glued to digits or
 /// underscores as identifiers are).
+///
+/// Runs of ASCII letters, nearly every byte of a word, take one table
+/// look-up a byte ([`LETTER_CASE`]); other characters are decoded.
 fn word_at(text: &[u8], i: usize) -> (usize, bool) {
     let n = text.len();
     let mut j = i;
-    let mut upper_first = false;
-    let mut has_lower = false;
-    let mut first = true;
-    while j < n {
-        let c = text[j];
-        if c.is_ascii_alphabetic() {
-            if first {
-                upper_first = c.is_ascii_uppercase();
-                first = false;
-            } else if c.is_ascii_lowercase() {
-                has_lower = true;
+    // The first letter's case, once a letter has been read.
+    let mut upper_first: Option<bool> = None;
+    let mut any_lower = false;
+    loop {
+        let run = j;
+        let mut cases = 0u8;
+        while let Some(&c) = text.get(j) {
+            let k = LETTER_CASE[usize::from(c)];
+            if k == 0 {
+                break;
             }
+            cases |= k;
             j += 1;
-            continue;
         }
-        let (alpha, upper, lower, len) = if c < 0x80 {
-            (
-                c.is_ascii_alphabetic(),
-                c.is_ascii_uppercase(),
-                c.is_ascii_lowercase(),
-                1,
-            )
-        } else {
+        if j > run {
+            upper_first.get_or_insert(LETTER_CASE[usize::from(text[run])] == UPPER);
+            any_lower |= cases & LOWER != 0;
+        }
+        let Some(&c) = text.get(j) else { break };
+        if c >= 0x80 {
             let len = match c {
                 0xC0..=0xDF => 2,
                 0xE0..=0xEF => 3,
                 0xF0..=0xF7 => 4,
                 _ => 1,
             };
-            match std::str::from_utf8(&text[j..n.min(j + len)])
+            let ch = std::str::from_utf8(&text[j..n.min(j + len)])
                 .ok()
-                .and_then(|s| s.chars().next())
-            {
-                Some(ch) => (
-                    ch.is_alphabetic(),
-                    ch.is_uppercase(),
-                    ch.is_lowercase(),
-                    len,
-                ),
-                None => (false, false, false, len),
+                .and_then(|s| s.chars().next());
+            if let Some(ch) = ch.filter(|ch| ch.is_alphabetic()) {
+                upper_first.get_or_insert(ch.is_uppercase());
+                any_lower |= ch.is_lowercase();
+                j += len;
+                continue;
             }
+        }
+        // An inner apostrophe or hyphen, followed by a letter.
+        let sep = match c {
+            b'\'' | b'-' => 1,
+            0xE2 if text[j..].starts_with("’".as_bytes()) => 3,
+            _ => 0,
         };
-        if alpha {
-            if first {
-                upper_first = upper;
-            } else if lower {
-                has_lower = true;
-            }
-            first = false;
-            j += len;
-        } else if !first
-            && (c == b'\'' || c == b'-' || (c == 0xE2 && text[j..].starts_with("’".as_bytes())))
+        if sep > 0
+            && upper_first.is_some()
             && text
-                .get(j + if c < 0x80 { 1 } else { 3 })
+                .get(j + sep)
                 .is_some_and(|nb| nb.is_ascii_alphabetic() || *nb >= 0xC0)
         {
-            j += if c < 0x80 { 1 } else { 3 };
-        } else {
-            break;
+            j += sep;
+            continue;
         }
+        break;
     }
     let glued = text
         .get(j)
         .is_some_and(|c| c.is_ascii_digit() || *c == b'_');
-    (j, upper_first && has_lower && !glued)
+    (j, upper_first == Some(true) && any_lower && !glued)
 }
+
+/// [`LETTER_CASE`]: an ASCII upper-case letter.
+const UPPER: u8 = 1;
+/// [`LETTER_CASE`]: an ASCII lower-case letter.
+const LOWER: u8 = 2;
+
+/// Per byte, [`UPPER`] or [`LOWER`] for ASCII letters, 0 for the rest.
+static LETTER_CASE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 26 {
+        t[b'A' as usize + b] = UPPER;
+        t[b'a' as usize + b] = LOWER;
+        b += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::OnceLock;
+
+    /// The character-by-character reading [`word_at`] replaced, kept as its
+    /// reference. Reads the word starting at `i`: letters of any script plus inner
+    /// apostrophes and hyphens. Returns its end, and whether it is capitalised
+    /// (upper-case first letter, some lower-case after, not glued to digits or
+    /// underscores as identifiers are).
+    fn word_at_reference(text: &[u8], i: usize) -> (usize, bool) {
+        let n = text.len();
+        let mut j = i;
+        let mut upper_first = false;
+        let mut has_lower = false;
+        let mut first = true;
+        while j < n {
+            let c = text[j];
+            if c.is_ascii_alphabetic() {
+                if first {
+                    upper_first = c.is_ascii_uppercase();
+                    first = false;
+                } else if c.is_ascii_lowercase() {
+                    has_lower = true;
+                }
+                j += 1;
+                continue;
+            }
+            let (alpha, upper, lower, len) = if c < 0x80 {
+                (
+                    c.is_ascii_alphabetic(),
+                    c.is_ascii_uppercase(),
+                    c.is_ascii_lowercase(),
+                    1,
+                )
+            } else {
+                let len = match c {
+                    0xC0..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    0xF0..=0xF7 => 4,
+                    _ => 1,
+                };
+                match std::str::from_utf8(&text[j..n.min(j + len)])
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                {
+                    Some(ch) => (
+                        ch.is_alphabetic(),
+                        ch.is_uppercase(),
+                        ch.is_lowercase(),
+                        len,
+                    ),
+                    None => (false, false, false, len),
+                }
+            };
+            if alpha {
+                if first {
+                    upper_first = upper;
+                } else if lower {
+                    has_lower = true;
+                }
+                first = false;
+                j += len;
+            } else if !first
+                && (c == b'\'' || c == b'-' || (c == 0xE2 && text[j..].starts_with("’".as_bytes())))
+                && text
+                    .get(j + if c < 0x80 { 1 } else { 3 })
+                    .is_some_and(|nb| nb.is_ascii_alphabetic() || *nb >= 0xC0)
+            {
+                j += if c < 0x80 { 1 } else { 3 };
+            } else {
+                break;
+            }
+        }
+        let glued = text
+            .get(j)
+            .is_some_and(|c| c.is_ascii_digit() || *c == b'_');
+        (j, upper_first && has_lower && !glued)
+    }
 
     fn scanner() -> &'static Scanner {
         static S: OnceLock<Scanner> = OnceLock::new();
@@ -3104,6 +3135,65 @@ mod tests {
                 .map(|m| (m.start(), m.end(), CONTEXT_WORDS[m.pattern().as_usize()].1))
                 .collect();
             assert_eq!(got, want, "{w:?}");
+        }
+    }
+
+    #[test]
+    fn words_read_as_the_reference_reads_them() {
+        for text in [
+            "Anne-Marie O'Neil",
+            "José Álvarez",
+            "ÉLODIE",
+            "van 't Riet",
+            "McDonald’s",
+            "Ab_c",
+            "Ab9",
+            "A-",
+            "A'b",
+            "Émile-",
+            "d’Artagnan",
+            "ǅemal",
+            "ΑΒγ",
+            "x\u{2019}",
+            "",
+        ] {
+            for i in 0..=text.len() {
+                if text.is_char_boundary(i) {
+                    let t = text.as_bytes();
+                    assert_eq!(word_at(t, i), word_at_reference(t, i), "{text:?} at {i}");
+                }
+            }
+        }
+        // Random bytes drawn from letters, separators and UTF-8 pieces.
+        let alphabet: Vec<&[u8]> = vec![
+            b"a",
+            b"Z",
+            b"q",
+            b"M",
+            b"'",
+            b"-",
+            b" ",
+            b"_",
+            b"7",
+            "é".as_bytes(),
+            "É".as_bytes(),
+            "’".as_bytes(),
+            "ß".as_bytes(),
+            "Σ".as_bytes(),
+            b"\xC3",
+            b"\xE2",
+            b"\x80",
+        ];
+        let mut x = 99u64;
+        for _ in 0..3000 {
+            let mut t = Vec::new();
+            for _ in 0..12 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                t.extend_from_slice(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            for i in 0..=t.len() {
+                assert_eq!(word_at(&t, i), word_at_reference(&t, i), "{t:?} at {i}");
+            }
         }
     }
 

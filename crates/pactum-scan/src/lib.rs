@@ -45,6 +45,7 @@ mod column;
 pub mod drift;
 mod engine;
 mod error;
+mod heads;
 mod hint;
 pub mod input;
 mod kind;
