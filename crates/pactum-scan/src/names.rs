@@ -44,13 +44,52 @@ pub(crate) const LAST: u8 = 2;
 /// [`Dictionaries::bits`]: one of [`STOPWORDS`].
 pub(crate) const STOP: u8 = 4;
 
-/// The dictionaries, built once per process: one map from folded word to
+/// The dictionaries, built once per process: one table from folded word to
 /// the lists it is in, so that the name pass looks each word up once, not
 /// once per list.
+///
+/// Nearly every key is a short run of lower-case ASCII letters. Those are
+/// packed with their bits into one integer each ([`pack5`]) and kept in a
+/// flat open-addressing table of 1 MiB, so that a look-up reads one or two
+/// cache lines and compares integers. The hash map the table replaced took
+/// about 4 MiB, more than this machine's per-core L2 cache, and a pointer to
+/// chase per probe. The few keys that do not pack (12 letters or more) stay
+/// in a hash map.
 pub(crate) struct Dictionaries {
-    /// Keyed by bytes: the name pass folds ASCII words into a byte buffer
-    /// without a UTF-8 check.
-    words: FnvMap<&'static [u8], u8>,
+    /// Linear probing; each slot is `pack5(key) << 8 | bits`, 0 when empty.
+    table: Vec<u64>,
+    /// The keys [`pack5`] does not take.
+    long: FnvMap<&'static [u8], u8>,
+}
+
+/// Slots in [`Dictionaries::table`]: a power of two, some 1.4 times the
+/// number of keys.
+const TABLE_BITS: u32 = 17;
+
+/// Longest key [`pack5`] takes: eleven letters of five bits leave eight bits
+/// for the lists' bits.
+const MAX_PACK5: usize = 11;
+
+/// A key of 1 to [`MAX_PACK5`] lower-case ASCII letters as one integer:
+/// five bits a letter (`a` is 1, so that no key packs to 0 and keys of
+/// different lengths differ).
+fn pack5(key: &[u8]) -> Option<u64> {
+    if key.is_empty() || key.len() > MAX_PACK5 {
+        return None;
+    }
+    let mut code = 0u64;
+    for (i, &c) in key.iter().enumerate() {
+        if !c.is_ascii_lowercase() {
+            return None;
+        }
+        code |= u64::from(c - b'a' + 1) << (5 * i);
+    }
+    Some(code)
+}
+
+/// The slot where probing for `code` starts (Fibonacci hashing).
+fn slot(code: u64) -> usize {
+    (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
 }
 
 fn add(words: &mut FnvMap<&'static [u8], u8>, list: impl Iterator<Item = &'static str>, bit: u8) {
@@ -80,7 +119,20 @@ pub(crate) fn dictionaries() -> &'static Dictionaries {
             let packable = list.iter().copied().filter(|w| w.len() <= MAX_PACKED);
             add(&mut words, packable, bit);
         }
-        Dictionaries { words }
+        let mut table = vec![0u64; 1 << TABLE_BITS];
+        let mut long = FnvMap::default();
+        for (key, bits) in words {
+            let Some(code) = pack5(key) else {
+                long.insert(key, bits);
+                continue;
+            };
+            let mut i = slot(code);
+            while table[i] != 0 {
+                i = (i + 1) & (table.len() - 1);
+            }
+            table[i] = code << 8 | u64::from(bits);
+        }
+        Dictionaries { table, long }
     })
 }
 
@@ -193,7 +245,38 @@ impl Dictionaries {
     /// The lists the folded word is in ([`FIRST`], [`LAST`], [`STOP`], and
     /// the engine's name-context lists, `engine::NAME_CONTEXT`).
     pub(crate) fn bits(&self, folded: &[u8]) -> u8 {
-        self.words.get(folded).copied().unwrap_or(0)
+        let Some(code) = pack5(folded) else {
+            return self.long.get(folded).copied().unwrap_or(0);
+        };
+        let mask = self.table.len() - 1;
+        let mut i = slot(code);
+        loop {
+            let entry = self.table[i];
+            if entry == 0 {
+                return 0;
+            }
+            if entry >> 8 == code {
+                return entry as u8;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+    /// Every key and its bits (tests).
+    #[cfg(test)]
+    fn entries(&self) -> Vec<(Vec<u8>, u8)> {
+        let unpack = |mut code: u64| {
+            let mut key = Vec::new();
+            while code != 0 {
+                key.push(b'a' + (code & 31) as u8 - 1);
+                code >>= 5;
+            }
+            key
+        };
+        let packed = self.table.iter().filter(|&&e| e != 0);
+        packed
+            .map(|&e| (unpack(e >> 8), e as u8))
+            .chain(self.long.iter().map(|(k, b)| (k.to_vec(), *b)))
+            .collect()
     }
     /// True when the folded word is a census first name.
     #[cfg(test)]
@@ -304,7 +387,8 @@ mod tests {
     #[test]
     fn dictionaries_load() {
         let d = dictionaries();
-        let count = |bit| d.words.values().filter(|b| **b & bit != 0).count();
+        let entries = d.entries();
+        let count = |bit| entries.iter().filter(|(_, b)| *b & bit != 0).count();
         assert!(count(FIRST) > 5000);
         assert!(count(LAST) > 88_000);
         assert_eq!(count(STOP), STOPWORDS.len());
@@ -326,8 +410,8 @@ mod tests {
                 assert!(d.bits(w.as_bytes()) & bit != 0, "{w} lacks bit {bit}");
             }
             // And no word carries a bit of a list it is not in.
-            for (w, b) in &d.words {
-                assert_eq!(b & bit != 0, set.contains(w), "{w:?} bit {bit}");
+            for (w, b) in d.entries() {
+                assert_eq!(b & bit != 0, set.contains(&w[..]), "{w:?} bit {bit}");
             }
         }
         assert_eq!(d.bits(b"xqzv"), 0);
