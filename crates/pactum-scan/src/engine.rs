@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::hybrid;
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::primitives::StateID;
@@ -933,6 +934,22 @@ fn build_front(sources: &[&str]) -> Result<dense::DFA<Vec<u32>>, ScanError> {
         .map_err(|e| ScanError::Pattern(Box::new(e)))
 }
 
+/// Compiles the address patterns into an anchored, leftmost-first lazy DFA
+/// with room for every state the addresses need ([`build_front`] says why
+/// they are not built whole).
+fn build_address(sources: &[&str]) -> Result<hybrid::dfa::DFA, ScanError> {
+    hybrid::dfa::Builder::new()
+        .syntax(syntax::Config::new().unicode(true).utf8(true))
+        .thompson(thompson::Config::new().which_captures(WhichCaptures::None))
+        .configure(
+            hybrid::dfa::DFA::config()
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                .cache_capacity(64 << 20),
+        )
+        .build_many(sources)
+        .map_err(|e| ScanError::Pattern(Box::new(e)))
+}
+
 fn is_address(pat: Pat) -> bool {
     matches!(pat, Pat::AddressUs | Pat::AddressUk | Pat::AddressStreet)
 }
@@ -953,12 +970,16 @@ enum Exact {
     /// no other pattern matches, and each part only where one of its heads
     /// matches.
     Split {
-        /// Boxed: the DFA's header is large, the other variant small.
+        /// Boxed, as `address`: the DFAs' headers are large, the other
+        /// variant small.
         front: Box<dense::DFA<Vec<u32>>>,
         /// Number of patterns in `front`; address pattern `i` is pattern
         /// `n_front + i` of the whole list.
         n_front: usize,
-        address: Regex,
+        /// Anchored, leftmost-first lazy DFA (no meta regex around it: an
+        /// anchored search needs no start, and the meta layer cost some
+        /// hundred instructions a call).
+        address: Box<hybrid::dfa::DFA>,
     },
     /// One leftmost-first regex over all patterns, tried at every position:
     /// the reference the split search is tested against.
@@ -966,11 +987,11 @@ enum Exact {
 }
 
 impl Exact {
-    /// The lazy DFA whose cache a thread keeps ([`Caches`]).
-    fn lazy(&self) -> &Regex {
+    /// A search cache for this thread ([`Caches`]).
+    fn create_cache(&self) -> ExactCache {
         match self {
-            Exact::Split { address, .. } => address,
-            Exact::Union(re) => re,
+            Exact::Split { address, .. } => ExactCache::Split(address.create_cache()),
+            Exact::Union(re) => ExactCache::Union(Box::new(re.create_cache())),
         }
     }
 
@@ -982,35 +1003,53 @@ impl Exact {
         text: &[u8],
         s: usize,
         heads: u8,
-        cache: &mut regex_automata::meta::Cache,
+        cache: &mut ExactCache,
     ) -> Option<(usize, usize)> {
         let input = Input::new(text).span(s..text.len()).anchored(Anchored::Yes);
-        match self {
-            Exact::Union(re) => re
+        match (self, cache) {
+            (Exact::Union(re), ExactCache::Union(cache)) => re
                 .search_with(cache, &input)
                 .map(|m| (m.pattern().as_usize(), m.end())),
-            Exact::Split {
-                front,
-                n_front,
-                address,
-            } => {
-                if heads & HEAD_FRONT != 0 {
-                    // The DFA has no quit bytes (ASCII word boundaries only)
-                    // and was built for anchored searches, the only errors it
-                    // could report: a search cannot fail.
-                    if let Ok(Some(m)) = front.try_search_fwd(&input) {
-                        return Some((m.pattern().as_usize(), m.offset()));
-                    }
+            (
+                Exact::Split {
+                    front,
+                    n_front,
+                    address,
+                },
+                ExactCache::Split(cache),
+            ) => {
+                // Neither DFA has quit bytes (ASCII word boundaries only),
+                // the front one was built for anchored searches and the lazy
+                // one has no minimum cache clear count: none of the errors a
+                // search could report can happen.
+                if heads & HEAD_FRONT != 0
+                    && let Ok(Some(m)) = front.try_search_fwd(&input)
+                {
+                    return Some((m.pattern().as_usize(), m.offset()));
                 }
                 if heads & HEAD_ADDRESS == 0 {
                     return None;
                 }
                 address
-                    .search_with(cache, &input)
-                    .map(|m| (n_front + m.pattern().as_usize(), m.end()))
+                    .try_search_fwd(cache, &input)
+                    .ok()
+                    .flatten()
+                    .map(|m| (n_front + m.pattern().as_usize(), m.offset()))
             }
+            // Caches are made by `create_cache` of the same scanner
+            // ([`Caches::owner`]): the variants always agree.
+            _ => None,
         }
     }
+}
+
+/// A thread's search cache for [`Exact`]. One lives per thread, in its
+/// scratch space: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum ExactCache {
+    Split(hybrid::dfa::Cache),
+    /// Boxed: only the tests' reference search uses it.
+    Union(Box<regex_automata::meta::Cache>),
 }
 
 /// The context words ([`CONTEXT_WORDS`]), found as an Aho-Corasick automaton
@@ -1324,7 +1363,7 @@ impl Scanner {
             let exact = Exact::Split {
                 front: Box::new(build_front(&exact[..n_front])?),
                 n_front,
-                address: build_regex(&exact[n_front..])?,
+                address: Box::new(build_address(&exact[n_front..])?),
             };
             (Some(HeadStarts::build(&heads)?), exact)
         } else {
@@ -1401,7 +1440,7 @@ impl Scanner {
             Some(c) if c.owner == self.id => c,
             _ => caches.insert(Caches {
                 owner: self.id,
-                exact: self.exact.lazy().create_cache(),
+                exact: self.exact.create_cache(),
             }),
         };
         let listed = self
@@ -2220,6 +2259,7 @@ fn overlaps_claimed(claimed: &[(usize, usize)], start: usize, end: usize) -> boo
 /// low seven bits are compared by adding to each byte a bias that sets its
 /// top bit when the byte reaches a bound (no carry crosses bytes, since the
 /// sums stay under 256).
+#[inline]
 fn next_name_start(text: &[u8], mut i: usize) -> usize {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = L * 0x80;
@@ -2286,7 +2326,7 @@ struct Scratch {
 /// Searching with them skips the regex's shared cache pool.
 struct Caches {
     owner: u64,
-    exact: regex_automata::meta::Cache,
+    exact: ExactCache,
 }
 
 thread_local! {
@@ -2480,8 +2520,36 @@ fn next_word(text: &[u8], at: usize) -> Option<&[u8]> {
 /// underscores as identifiers are).
 ///
 /// Runs of ASCII letters, nearly every byte of a word, take one table
-/// look-up a byte ([`LETTER_CASE`]); other characters are decoded.
+/// look-up a byte ([`LETTER_CASE`]); a word of ASCII letters alone, the common
+/// case, is read inline, and anything else ([`word_at_slow`]) is decoded.
+#[inline]
 fn word_at(text: &[u8], i: usize) -> (usize, bool) {
+    let mut j = i;
+    let mut cases = 0u8;
+    while let Some(&c) = text.get(j) {
+        let k = LETTER_CASE[usize::from(c)];
+        if k == 0 {
+            break;
+        }
+        cases |= k;
+        j += 1;
+    }
+    // The word ends at an ASCII byte that is not a separator: done.
+    match text.get(j) {
+        Some(&c) if c >= 0x80 || c == b'\'' || c == b'-' => word_at_slow(text, i),
+        next if j > i => {
+            let glued = next.is_some_and(|c| c.is_ascii_digit() || *c == b'_');
+            let cap = LETTER_CASE[usize::from(text[i])] == UPPER && cases & LOWER != 0;
+            (j, cap && !glued)
+        }
+        _ => word_at_slow(text, i),
+    }
+}
+
+/// [`word_at`] for words holding non-ASCII letters, inner apostrophes or
+/// hyphens, or starting with a non-ASCII byte.
+#[inline(never)]
+fn word_at_slow(text: &[u8], i: usize) -> (usize, bool) {
     let n = text.len();
     let mut j = i;
     // The first letter's case, once a letter has been read.
