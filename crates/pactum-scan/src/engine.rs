@@ -1498,7 +1498,13 @@ impl Scanner {
             merge_sorted(claimed, secrets);
         }
         self.scan_names(text, hint, whole, claimed, run, keys, out);
-        out[first..].sort_by_key(|f| (f.start, f.end));
+        // Three sorted runs (pass 1, the generic secrets, the names) whose
+        // merge is most often already in order: a line holds one or two
+        // findings.
+        let found = &mut out[first..];
+        if !found.is_sorted_by_key(|f| (f.start, f.end)) {
+            found.sort_by_key(|f| (f.start, f.end));
+        }
     }
 
     /// Pass 1b: long random-looking tokens (hex or mixed-case alphanumeric)
@@ -1625,23 +1631,28 @@ impl Scanner {
             }
             Pat::Iban => {
                 let want = validate::iban_length(&s[..2])?;
-                let mut compact = String::with_capacity(want);
+                // On the stack: no IBAN is longer than 34 characters.
+                let mut compact = [0u8; 34];
+                let mut len = 0;
                 let mut cut = s.len();
                 for (i, &b) in s.iter().enumerate() {
                     if b == b' ' {
                         continue;
                     }
-                    compact.push(char::from(b));
-                    if compact.len() == want {
+                    *compact.get_mut(len)? = b;
+                    len += 1;
+                    if len == want {
                         cut = i + 1;
                         break;
                     }
                 }
                 // The cut must fall at a group end (or the end of a compact IBAN).
-                if compact.len() != want || (cut < s.len() && s[cut] != b' ') {
+                if len != want || (cut < s.len() && s[cut] != b' ') {
                     return None;
                 }
-                if !validate::iban(&compact) {
+                // The pattern admits ASCII only: the bytes are a `str`.
+                let compact = std::str::from_utf8(&compact[..len]).ok()?;
+                if !validate::iban(compact) {
                     return None;
                 }
                 Some(Accept {
