@@ -1995,6 +1995,15 @@ impl Scanner {
                 i += 1;
                 continue;
             }
+            // Words inside a finding of pass 1 (the street and town of an
+            // address, the letters of an IBAN) start no name.
+            while cl < claimed.len() && claimed[cl].1 <= i {
+                cl += 1;
+            }
+            if claimed.get(cl).is_some_and(|&(s, _)| s <= i) {
+                i = claimed[cl].1;
+                continue;
+            }
             let (e, cap) = word_at(text, i);
             if !cap {
                 i = e.max(i + 1);
@@ -2107,14 +2116,6 @@ impl Scanner {
         whole: bool,
         out: &mut Vec<Finding>,
     ) {
-        // A run inside one claimed span (the street and town of an address)
-        // has no part that could be reported: skip the look-ups.
-        if claimed
-            .first()
-            .is_some_and(|&(s, e)| s <= run[0].0 && run[run.len() - 1].1 <= e)
-        {
-            return;
-        }
         keys.fill(text, run, dicts);
         let keys = &*keys;
         let stop = |k: usize| keys.bits[k] & names::STOP != 0;
@@ -2978,6 +2979,12 @@ mod tests {
             &[("PERSON", "Ana de la Cruz")],
         );
         check("attention Xqzt Vbnmw.", &[("PERSON", "Xqzt Vbnmw")]);
+        // A name right after another finding: the finding's capitalised
+        // words do not start a run that would swallow the name.
+        check(
+            "Ship to 12 Baker Street Alice Smith please.",
+            &[("ADDRESS", "12 Baker Street"), ("PERSON", "Alice Smith")],
+        );
         check("Mary-Jane O'Connor", &[("PERSON", "Mary-Jane O'Connor")]);
         // Surnames that are also common words, first names that are too.
         check("disputed by Adam Good, DOB", &[("PERSON", "Adam Good")]);
