@@ -1433,6 +1433,7 @@ impl Scanner {
             run,
             keys,
             starts,
+            starts_left,
             caches,
         } = scratch;
         claimed.clear();
@@ -1446,7 +1447,7 @@ impl Scanner {
         let listed = self
             .starts
             .as_ref()
-            .is_some_and(|h| h.list(text, starts).is_ok());
+            .is_some_and(|h| h.list(text, starts, starts_left).is_ok());
         if !listed {
             // Without heads (tests), or on a search error (not expected: the
             // DFA has no quit bytes), try the exact patterns everywhere.
@@ -2330,6 +2331,8 @@ struct Scratch {
     /// Candidate starts of pass 1, right to left, with the match state of
     /// the heads' DFA that reported each ([`HeadStarts::heads_at`]).
     starts: Vec<(usize, StateID)>,
+    /// Scratch space for [`HeadStarts::list`].
+    starts_left: Vec<(usize, StateID)>,
     /// Search caches for the scanner that last used this thread's scratch.
     caches: Option<Caches>,
 }
