@@ -4,8 +4,9 @@
 //! and in JSON documents, without models and without I/O beyond the readers
 //! it is handed. It owns:
 //!
-//! * [`Scanner`]: the recogniser pipeline. One leftmost-first pass (three
-//!   merged multi-pattern regexes) proposes candidates for every type; validators (Luhn and issuer
+//! * [`Scanner`]: the recogniser pipeline. One leftmost-first pass (a
+//!   reverse DFA over the patterns' heads lists where candidates may start,
+//!   the exact patterns are tried there) proposes candidates for every type; validators (Luhn and issuer
 //!   ranges, IBAN mod-97 and country length, SSN and NINO numbering rules,
 //!   libphonenumber metadata, calendar and age checks) decide what is
 //!   reported; context words ("DOB", "phone", "token"...) raise scores or are
