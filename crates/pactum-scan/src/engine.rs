@@ -1225,6 +1225,10 @@ const TOKEN_BYTE: u8 = 2;
 /// [`BYTE_CLASS`] bit: a byte that may start a capitalised word (an ASCII
 /// capital or the lead byte of a non-ASCII letter from U+00C0 on).
 const NAME_START: u8 = 4;
+/// [`BYTE_CLASS`] bit: an ASCII upper-case letter.
+const UPPER: u8 = 8;
+/// [`BYTE_CLASS`] bit: an ASCII lower-case letter.
+const LOWER: u8 = 16;
 
 /// Per byte, the classes the byte loops test, one table look-up each.
 static BYTE_CLASS: [u8; 256] = {
@@ -1240,6 +1244,12 @@ static BYTE_CLASS: [u8; 256] = {
         }
         if b.is_ascii_uppercase() || b >= 0xC3 {
             t[i] |= NAME_START;
+        }
+        if b.is_ascii_uppercase() {
+            t[i] |= UPPER;
+        }
+        if b.is_ascii_lowercase() {
+            t[i] |= LOWER;
         }
         i += 1;
     }
@@ -2535,14 +2545,14 @@ fn next_word(text: &[u8], at: usize) -> Option<&[u8]> {
 /// underscores as identifiers are).
 ///
 /// Runs of ASCII letters, nearly every byte of a word, take one table
-/// look-up a byte ([`LETTER_CASE`]); a word of ASCII letters alone, the common
+/// look-up a byte ([`BYTE_CLASS`]); a word of ASCII letters alone, the common
 /// case, is read inline, and anything else ([`word_at_slow`]) is decoded.
 #[inline]
 fn word_at(text: &[u8], i: usize) -> (usize, bool) {
     let mut j = i;
     let mut cases = 0u8;
     while let Some(&c) = text.get(j) {
-        let k = LETTER_CASE[usize::from(c)];
+        let k = BYTE_CLASS[usize::from(c)] & (UPPER | LOWER);
         if k == 0 {
             break;
         }
@@ -2554,7 +2564,7 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
         Some(&c) if c >= 0x80 || c == b'\'' || c == b'-' => word_at_slow(text, i),
         next if j > i => {
             let glued = next.is_some_and(|c| c.is_ascii_digit() || *c == b'_');
-            let cap = LETTER_CASE[usize::from(text[i])] == UPPER && cases & LOWER != 0;
+            let cap = BYTE_CLASS[usize::from(text[i])] & UPPER != 0 && cases & LOWER != 0;
             (j, cap && !glued)
         }
         _ => word_at_slow(text, i),
@@ -2574,7 +2584,7 @@ fn word_at_slow(text: &[u8], i: usize) -> (usize, bool) {
         let run = j;
         let mut cases = 0u8;
         while let Some(&c) = text.get(j) {
-            let k = LETTER_CASE[usize::from(c)];
+            let k = BYTE_CLASS[usize::from(c)] & (UPPER | LOWER);
             if k == 0 {
                 break;
             }
@@ -2582,7 +2592,7 @@ fn word_at_slow(text: &[u8], i: usize) -> (usize, bool) {
             j += 1;
         }
         if j > run {
-            upper_first.get_or_insert(LETTER_CASE[usize::from(text[run])] == UPPER);
+            upper_first.get_or_insert(BYTE_CLASS[usize::from(text[run])] & UPPER != 0);
             any_lower |= cases & LOWER != 0;
         }
         let Some(&c) = text.get(j) else { break };
@@ -2625,23 +2635,6 @@ fn word_at_slow(text: &[u8], i: usize) -> (usize, bool) {
         .is_some_and(|c| c.is_ascii_digit() || *c == b'_');
     (j, upper_first == Some(true) && any_lower && !glued)
 }
-
-/// [`LETTER_CASE`]: an ASCII upper-case letter.
-const UPPER: u8 = 1;
-/// [`LETTER_CASE`]: an ASCII lower-case letter.
-const LOWER: u8 = 2;
-
-/// Per byte, [`UPPER`] or [`LOWER`] for ASCII letters, 0 for the rest.
-static LETTER_CASE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 26 {
-        t[b'A' as usize + b] = UPPER;
-        t[b'a' as usize + b] = LOWER;
-        b += 1;
-    }
-    t
-};
 
 #[cfg(test)]
 mod tests {
