@@ -2549,16 +2549,7 @@ fn next_word(text: &[u8], at: usize) -> Option<&[u8]> {
 /// case, is read inline, and anything else ([`word_at_slow`]) is decoded.
 #[inline]
 fn word_at(text: &[u8], i: usize) -> (usize, bool) {
-    let mut j = i;
-    let mut cases = 0u8;
-    while let Some(&c) = text.get(j) {
-        let k = BYTE_CLASS[usize::from(c)] & (UPPER | LOWER);
-        if k == 0 {
-            break;
-        }
-        cases |= k;
-        j += 1;
-    }
+    let (j, cases) = ascii_letters(text, i);
     // The word ends at an ASCII byte that is not a separator: done.
     match text.get(j) {
         Some(&c) if c >= 0x80 || c == b'\'' || c == b'-' => word_at_slow(text, i),
@@ -2569,6 +2560,22 @@ fn word_at(text: &[u8], i: usize) -> (usize, bool) {
         }
         _ => word_at_slow(text, i),
     }
+}
+
+/// The end of the run of ASCII letters from `i` on, and the [`UPPER`] and
+/// [`LOWER`] bits of its letters.
+#[inline]
+fn ascii_letters(text: &[u8], mut i: usize) -> (usize, u8) {
+    let mut cases = 0u8;
+    while let Some(&c) = text.get(i) {
+        let k = BYTE_CLASS[usize::from(c)] & (UPPER | LOWER);
+        if k == 0 {
+            break;
+        }
+        cases |= k;
+        i += 1;
+    }
+    (i, cases)
 }
 
 /// [`word_at`] for words holding non-ASCII letters, inner apostrophes or
@@ -2582,15 +2589,8 @@ fn word_at_slow(text: &[u8], i: usize) -> (usize, bool) {
     let mut any_lower = false;
     loop {
         let run = j;
-        let mut cases = 0u8;
-        while let Some(&c) = text.get(j) {
-            let k = BYTE_CLASS[usize::from(c)] & (UPPER | LOWER);
-            if k == 0 {
-                break;
-            }
-            cases |= k;
-            j += 1;
-        }
+        let cases;
+        (j, cases) = ascii_letters(text, j);
         if j > run {
             upper_first.get_or_insert(BYTE_CLASS[usize::from(text[run])] & UPPER != 0);
             any_lower |= cases & LOWER != 0;
