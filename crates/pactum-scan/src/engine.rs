@@ -2095,9 +2095,7 @@ impl Scanner {
                 i = j.max(i + 1);
                 continue;
             }
-            while cl < claimed.len() && claimed[cl].1 <= i {
-                cl += 1;
-            }
+            // `cl` was moved past the findings ending before `i` above.
             let claim_before = cl.checked_sub(1).map(|c| claimed[c].1);
             self.eval_run(
                 text,
