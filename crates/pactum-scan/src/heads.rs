@@ -202,17 +202,25 @@ mod tests {
         })
     }
 
-    /// One run of the DFA over the whole text, byte by byte.
+    /// One run of the DFA over the whole text, byte by byte, written out
+    /// apart from `list`'s helpers so that it checks them too.
     fn one_run(h: &HeadStarts, text: &[u8]) -> Vec<(usize, StateID)> {
+        let dfa = &h.dfa;
         let mut out = Vec::new();
-        let start = h
-            .dfa
+        let mut sid = dfa
             .start_state_reverse(&Input::new(text))
             .expect("a reverse start state");
-        let sid = h
-            .run(text, text.len(), 0, start, &mut out)
-            .expect("no quit bytes");
-        h.finish(sid, &mut out).expect("no quit bytes");
+        for at in (0..text.len()).rev() {
+            sid = dfa.next_state(sid, text[at]);
+            assert!(!dfa.is_quit_state(sid) && !dfa.is_dead_state(sid));
+            if dfa.is_match_state(sid) {
+                out.push((at + 1, sid));
+            }
+        }
+        sid = dfa.next_eoi_state(sid);
+        if dfa.is_match_state(sid) {
+            out.push((0, sid));
+        }
         out
     }
 

@@ -57,14 +57,14 @@ pub(crate) const STOP: u8 = 4;
 /// in a hash map.
 pub(crate) struct Dictionaries {
     /// Linear probing; each slot is `pack5(key) << 8 | bits`, 0 when empty.
+    /// Its length is a power of two, at least 1.25 times the number of
+    /// keys, so that probing always ends at an empty slot.
     table: Vec<u64>,
+    /// `table.len()` is `1 << table_bits`.
+    table_bits: u32,
     /// The keys [`pack5`] does not take.
     long: FnvMap<&'static [u8], u8>,
 }
-
-/// Slots in [`Dictionaries::table`]: a power of two, some 1.4 times the
-/// number of keys.
-const TABLE_BITS: u32 = 17;
 
 /// Longest key [`pack5`] takes: eleven letters of five bits leave eight bits
 /// for the lists' bits.
@@ -87,9 +87,10 @@ fn pack5(key: &[u8]) -> Option<u64> {
     Some(code)
 }
 
-/// The slot where probing for `code` starts (Fibonacci hashing).
-fn slot(code: u64) -> usize {
-    (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
+/// The slot of a table of `1 << bits` slots where probing for `code`
+/// starts (Fibonacci hashing).
+fn slot(code: u64, bits: u32) -> usize {
+    (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
 }
 
 fn add(words: &mut FnvMap<&'static [u8], u8>, list: impl Iterator<Item = &'static str>, bit: u8) {
@@ -119,20 +120,26 @@ pub(crate) fn dictionaries() -> &'static Dictionaries {
             let packable = list.iter().copied().filter(|w| w.len() <= MAX_PACKED);
             add(&mut words, packable, bit);
         }
-        let mut table = vec![0u64; 1 << TABLE_BITS];
-        let mut long = FnvMap::default();
-        for (key, bits) in words {
-            let Some(code) = pack5(key) else {
-                long.insert(key, bits);
-                continue;
-            };
-            let mut i = slot(code);
+        let (packed, long): (FnvMap<_, _>, FnvMap<_, _>) =
+            words.into_iter().partition(|(key, _)| pack5(key).is_some());
+        // At least 1.25 slots a key (93,000 keys: 2^17 slots, 1 MiB).
+        let table_bits = (packed.len() * 5 / 4 + 1)
+            .next_power_of_two()
+            .trailing_zeros();
+        let mut table = vec![0u64; 1 << table_bits];
+        for (key, bits) in packed {
+            let Some(code) = pack5(key) else { continue };
+            let mut i = slot(code, table_bits);
             while table[i] != 0 {
                 i = (i + 1) & (table.len() - 1);
             }
             table[i] = code << 8 | u64::from(bits);
         }
-        Dictionaries { table, long }
+        Dictionaries {
+            table,
+            table_bits,
+            long,
+        }
     })
 }
 
@@ -249,7 +256,7 @@ impl Dictionaries {
             return self.long.get(folded).copied().unwrap_or(0);
         };
         let mask = self.table.len() - 1;
-        let mut i = slot(code);
+        let mut i = slot(code, self.table_bits);
         loop {
             let entry = self.table[i];
             if entry == 0 {
@@ -392,6 +399,11 @@ mod tests {
         assert!(count(FIRST) > 5000);
         assert!(count(LAST) > 88_000);
         assert_eq!(count(STOP), STOPWORDS.len());
+        // The packed table: a power of two, 1.25 to 2.5 slots a key.
+        let packed = d.table.iter().filter(|&&e| e != 0).count();
+        assert_eq!(d.table.len(), 1 << d.table_bits);
+        assert!(d.table.len() * 4 >= packed * 5 && d.table.len() * 2 <= packed * 5);
+        assert_eq!(d.table.len(), 1 << 17, "the 1 MiB the docs give");
         assert!(d.is_first("mary") && d.is_first("james"));
         assert!(d.is_last("smith") && d.is_last("garcia"));
         assert!(!d.is_first("#"));
